@@ -1,0 +1,108 @@
+"""The aiohttp application: routes from the plugins, middleware, and the process lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from bot import plugins
+from bot.config import ConfigError, Settings
+from bot.health import HealthChecker
+from bot.http.auth import BasicAuthenticator
+from bot.http.middleware import AUTHENTICATOR, access_log, authentication, errors
+from bot.http.routes import BODY_CHECKS, NATS_READY, Endpoint, FieldInvalidError, add_endpoints
+from bot.jobs.service import JobService
+from bot.jobs.watch import JobWatch
+from bot.jobs.worker import Worker
+from bot.llm.catalogue import Catalogue, ModelChoiceError
+from bot.runtime import Runtime
+from bot.services import SERVICES, Services
+from schemas.llm import LlmChoice
+
+log = structlog.get_logger(__name__)
+
+ENDPOINTS: web.AppKey[list[Endpoint]] = web.AppKey("endpoints", list)
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+CATALOGUE: web.AppKey[Catalogue] = web.AppKey("catalogue", Catalogue)
+
+
+def build_catalogue(settings: Settings) -> Catalogue:
+    try:
+        return Catalogue(settings.llm)
+    except ModelChoiceError as err:
+        raise ConfigError(f"{err.field}: {err}") from None
+
+
+def create_app(settings: Settings, *, with_worker: bool = True) -> web.Application:
+    """The API; with `with_worker` this process also runs every pipeline (`augment serve`)."""
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[access_log, errors, authentication],
+    )
+    app[SETTINGS] = settings
+    app[CATALOGUE] = build_catalogue(settings)
+    app[AUTHENTICATOR] = (
+        BasicAuthenticator(settings.auth.username, settings.auth.password_hash.get_secret_value())
+        if settings.auth.enabled
+        else None
+    )
+    app[ENDPOINTS] = plugins.endpoints()
+    app[BODY_CHECKS] = [(LlmChoice, _choose_model)]
+    live = _Live()
+    app[NATS_READY] = live.nats_ready
+    add_endpoints(app, app[ENDPOINTS])
+    app.cleanup_ctx.append(_lifecycle(live, with_worker))
+    return app
+
+
+class _Live:
+    """The runtime while the app runs; requests before start or after stop answer 503."""
+
+    runtime: Runtime | None = None
+
+    def nats_ready(self) -> bool:
+        return self.runtime is not None and self.runtime.nc.is_connected
+
+
+def _choose_model(request: web.Request, body: LlmChoice) -> None:
+    """Resolve the provider/model pair of any request that carries one (GET /models)."""
+    try:
+        choice = request.app[CATALOGUE].choose(body.llm_provider, body.llm_model)
+    except ModelChoiceError as err:
+        value = body.llm_model if err.field == "llm_model" else body.llm_provider
+        raise FieldInvalidError(("body", err.field), str(err), value) from None
+    body.llm_provider, body.llm_model = choice.provider, choice.model
+
+
+def _lifecycle(live: _Live, with_worker: bool):  # noqa: ANN202 - aiohttp's cleanup context shape
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        runtime = await Runtime.open(app[SETTINGS], name="augment-serve" if with_worker else "augment-api")
+        settings = runtime.settings  # aimed at the sandbox when no Jira is configured
+        watch = JobWatch(runtime.buckets.jobs)
+        worker = (
+            Worker(runtime.nc, runtime.js, runtime.store, plugins.pipelines(), settings.limits) if with_worker else None
+        )
+        try:
+            await watch.start()
+            runtime.on_reconnected.append(watch.restart)
+            app[SERVICES] = Services(
+                settings=settings,
+                catalogue=app[CATALOGUE],
+                runtime=runtime,
+                jobs=JobService(runtime.js, runtime.store, watch),
+                health=HealthChecker(runtime, settings, app[CATALOGUE].default_provider),
+            )
+            live.runtime = runtime
+            if worker is not None:
+                await worker.start()
+            yield
+        finally:
+            live.runtime = None
+            if worker is not None:
+                await worker.stop()
+            await watch.stop()
+            await runtime.close()
+
+    return lifecycle

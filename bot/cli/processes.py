@@ -1,0 +1,66 @@
+"""The long-running processes: `serve` (API + workers), `api`, and `worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import structlog
+from aiohttp import web
+
+from bot import plugins
+from bot.app import create_app
+from bot.config import ConfigError, Settings
+from bot.jetstream.connect import NatsUnavailableError
+from bot.jetstream.embedded import EmbeddedNatsError
+from bot.jetstream.provision import ProvisionError
+from bot.jobs.worker import Worker
+from bot.runtime import Runtime
+
+log = structlog.get_logger("augment")
+
+STARTUP_ERRORS = (NatsUnavailableError, EmbeddedNatsError, ProvisionError, ConfigError)
+
+
+def serve(settings: Settings) -> None:
+    _run_app(settings, with_worker=True)
+
+
+def api(settings: Settings) -> None:
+    _run_app(settings, with_worker=False)
+
+
+def worker(settings: Settings) -> None:
+    if not settings.nats.servers:
+        sys.exit("config error: nats.url (env NATS_URL): `augment worker` needs the NATS server the API uses")
+    try:
+        asyncio.run(_work(settings))
+    except STARTUP_ERRORS as err:
+        sys.exit(f"augment worker could not start: {err}")
+
+
+def _run_app(settings: Settings, *, with_worker: bool) -> None:
+    app = create_app(settings, with_worker=with_worker)
+    host, port = settings.server.host, settings.server.port
+    log.info("augment starting", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", workers=with_worker)
+    try:
+        web.run_app(app, host=host, port=port, access_log=None, print=None)
+    except STARTUP_ERRORS as err:
+        sys.exit(f"augment could not start: {err}")
+
+
+async def _work(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runtime = await Runtime.open(settings, name="augment-worker", with_sandbox=False)
+    try:
+        worker = Worker(runtime.nc, runtime.js, runtime.store, plugins.pipelines(), settings.limits)
+        await worker.start()
+        await stop.wait()
+        log.info("stopping: draining running jobs")
+        await worker.stop()
+    finally:
+        await runtime.close()

@@ -1,0 +1,271 @@
+"""Settings: `config.yaml`, overridden by `.env`, overridden by the environment.
+
+Every section maps to environment variables as `SECTION_KEY` (`AUTH_ENABLED`,
+`NATS_URL`, `OPENAI_API_KEY`, `LIMITS_SYNC_TIMEOUT_SECONDS`, ...). A bad or missing
+value stops the service with one line naming the key; see `load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_ENV = "AUGMENT_CONFIG"
+DEFAULT_CONFIG_FILE = "config.yaml"
+
+# The parsed config.yaml, handed to `Settings.settings_customise_sources`, whose
+# signature pydantic-settings fixes; set only inside `load_settings`.
+_file_values: ContextVar[dict[str, Any]] = ContextVar("augment_config_file_values", default={})
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the key."""
+
+
+class Section(BaseModel):
+    # Unknown keys in config.yaml are caught by `_reject_unknown_keys`; unknown
+    # environment variables (SERVER_NAME, LOG_DIR, ...) belong to other programs.
+    model_config = {"extra": "ignore"}
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+
+class LogSettings(Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class JiraSettings(Section):
+    url: str = ""
+    email: str = ""
+    token: SecretStr = SecretStr("")
+    deployment: Literal["cloud", "server"] = "cloud"
+    prd_custom_field: str = "customfield_10050"
+    rfc_custom_field: str = "customfield_10051"
+    test_cases_custom_field: str = "customfield_10052"
+    mandays_custom_field: str = "customfield_10053"
+    timeout_seconds: float = Field(default=30, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _credentials_with_url(self) -> JiraSettings:
+        if self.url and not self.email:
+            raise ValueError("jira.email is required when jira.url is set")
+        if self.url and not self.token.get_secret_value():
+            raise ValueError("jira.token is required when jira.url is set")
+        return self
+
+
+class ConfluenceSettings(Section):
+    url: str = Field(default="", description="Defaults to jira.url + /wiki.")
+    email: str = ""
+    token: SecretStr = SecretStr("")
+
+
+class LlmSettings(Section):
+    default_provider: str = "openai"
+    default_models: dict[str, str] = Field(
+        default_factory=lambda: {
+            "openai": "gpt-5-mini",
+            "claude": "claude-sonnet-4-5",
+            "gemini": "gemini-2.5-flash",
+            "kimi": "kimi-latest",
+        }
+    )
+    extra_models: dict[str, list[str]] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=120, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+
+
+class ProviderSettings(Section):
+    api_key: SecretStr = SecretStr("")
+    base_url: str = ""
+
+
+class NatsSettings(Section):
+    url: str = Field(default="", description="Empty: start an embedded nats-server. Comma-separated for a cluster.")
+    store_dir: Path = Path(".augment/nats")
+    replicas: int = Field(default=1, ge=1, le=5)
+    startup_timeout_seconds: float = Field(default=30, gt=0)
+
+    @property
+    def servers(self) -> list[str]:
+        return [part.strip() for part in self.url.split(",") if part.strip()]
+
+
+class AuthSettings(Section):
+    enabled: bool = False
+    username: str = "admin"
+    password_hash: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _hash_when_enabled(self) -> AuthSettings:
+        if not self.enabled:
+            return self
+        value = self.password_hash.get_secret_value()
+        if not value:
+            raise ValueError("auth.password_hash is required when auth.enabled is true (make one with `augment hash-password`)")
+        if not value.startswith("$argon2"):
+            raise ValueError("auth.password_hash must be an argon2 hash made by `augment hash-password`")
+        return self
+
+
+class WebhookSettings(Section):
+    secret: SecretStr = SecretStr("")
+    url_token: SecretStr = SecretStr("")
+
+
+class LimitSettings(Section):
+    sync_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    retry_backoff_seconds: list[float] = Field(default_factory=lambda: [2.0, 10.0, 30.0])
+    job_timeout_seconds: float = Field(default=900, gt=0)
+    ack_wait_seconds: float = Field(default=30, ge=1)
+    drain_timeout_seconds: float = Field(default=30, ge=0)
+    active_lock_ttl_seconds: int = Field(default=86_400, ge=60)
+    job_retention_days: float = Field(default=30, gt=0)
+
+    @field_validator("retry_backoff_seconds")
+    @classmethod
+    def _non_negative(cls, value: list[float]) -> list[float]:
+        if not value or any(delay < 0 for delay in value):
+            raise ValueError("must be a non-empty list of seconds >= 0")
+        return value
+
+
+class SandboxSettings(Section):
+    enabled: Literal["auto", "true", "false"] = Field(
+        default="auto", description="auto: start the sandbox when jira.url is empty."
+    )
+    jira_port: int = Field(default=8001, ge=0, le=65535)
+    llm_port: int = Field(default=8002, ge=0, le=65535)
+    snapshot: Path | None = Path(".augment/sandbox.json")
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _bool_words(cls, value: Any) -> Any:
+        return str(value).lower() if isinstance(value, (bool, str)) else value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    server: ServerSettings = ServerSettings()
+    log: LogSettings = LogSettings()
+    jira: JiraSettings = JiraSettings()
+    confluence: ConfluenceSettings = ConfluenceSettings()
+    llm: LlmSettings = LlmSettings()
+    openai: ProviderSettings = ProviderSettings()
+    anthropic: ProviderSettings = ProviderSettings()
+    google: ProviderSettings = ProviderSettings()
+    moonshot: ProviderSettings = ProviderSettings()
+    nats: NatsSettings = NatsSettings()
+    auth: AuthSettings = AuthSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    limits: LimitSettings = LimitSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: explicit overrides, then the environment, .env, config.yaml.
+        from_file = InitSettingsSource(settings_cls, init_kwargs=_file_values.get())
+        return init_settings, env_settings, dotenv_settings, from_file
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for redaction in logs."""
+        found = [
+            self.jira.token,
+            self.confluence.token,
+            self.openai.api_key,
+            self.anthropic.api_key,
+            self.google.api_key,
+            self.moonshot.api_key,
+            self.auth.password_hash,
+            self.webhooks.secret,
+            self.webhooks.url_token,
+        ]
+        return [value for secret in found if (value := secret.get_secret_value())]
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read and validate the settings; raise ConfigError with one line naming the key."""
+    path = config_file or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+    from_file = _read_yaml(path) if path.exists() else {}
+    if config_file is not None and not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    _reject_unknown_keys(from_file, Settings, prefix="")
+    token = _file_values.set(from_file)
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(_one_line(err)) from None
+    finally:
+        _file_values.reset(token)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return data
+
+
+def _reject_unknown_keys(data: dict[str, Any], model: type[BaseModel], prefix: str) -> None:
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            raise ConfigError(f"{prefix}{key}: unknown key in config file")
+        annotation = field.annotation
+        if isinstance(value, dict) and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _reject_unknown_keys(value, annotation, prefix=f"{prefix}{key}.")
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    # Section-level checks already name their key ("auth.password_hash is required ...").
+    named = message.split(" ", 1)[0]
+    if named.startswith(f"{key}."):
+        key, message = named, message.split(" ", 1)[1]
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{key} (env {key.replace('.', '_').upper()}): {message}{more}"

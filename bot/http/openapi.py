@@ -1,0 +1,123 @@
+"""The OpenAPI 3.1 document, built from the same route tables and models that validate."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from bot.http.routes import Endpoint
+from schemas.errors import ErrorResponse, ValidationErrorResponse
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+PATH_PARAMETER = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted: the job continues in the background",
+    400: "Malformed JSON body",
+    401: "Missing or wrong credentials",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Invalid field",
+    502: "Jira or an LLM failed after retries",
+    503: "NATS is unreachable",
+}
+
+
+def openapi_document(
+    endpoints: list[Endpoint], *, title: str, version: str, description: str, auth_enabled: bool
+) -> dict[str, Any]:
+    documented = [endpoint for endpoint in endpoints if endpoint.in_schema]
+    refs, components = _component_schemas(documented)
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in documented:
+        path = PATH_PARAMETER.sub(r"{\1}", endpoint.path)
+        paths.setdefault(path, {})[endpoint.method.lower()] = _operation(endpoint, refs)
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": description},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}},
+        },
+        "tags": [{"name": tag} for tag in dict.fromkeys(endpoint.tag for endpoint in documented)],
+    }
+    if auth_enabled:
+        document["security"] = [{"basicAuth": []}]
+    return document
+
+
+def _component_schemas(endpoints: list[Endpoint]) -> tuple[dict[tuple[type[BaseModel], str], dict[str, Any]], dict[str, Any]]:
+    wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {
+        (ErrorResponse, "serialization"): None,
+        (ValidationErrorResponse, "serialization"): None,
+    }
+    for endpoint in endpoints:
+        if endpoint.body is not None:
+            wanted[endpoint.body, "validation"] = None
+        for model in (endpoint.response, *(model for _, model in endpoint.responses.values())):
+            if model is not None:
+                wanted[model, "serialization"] = None
+    refs, schema = models_json_schema(list(wanted), ref_template=REF_TEMPLATE)
+    return dict(refs), schema.get("$defs", {})
+
+
+def _operation(endpoint: Endpoint, refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "tags": [endpoint.tag],
+        "summary": endpoint.summary,
+        "operationId": f"{endpoint.method.lower()}_{endpoint.handler.__name__}",
+        "parameters": _parameters(endpoint),
+        "responses": _responses(endpoint, refs),
+    }
+    if endpoint.description:
+        operation["description"] = endpoint.description
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[endpoint.body, "validation"]}},
+        }
+    if endpoint.public:
+        operation["security"] = []
+    return operation
+
+
+def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in PATH_PARAMETER.findall(endpoint.path)
+    ]
+    if endpoint.query is not None:
+        schema = endpoint.query.model_json_schema(ref_template=REF_TEMPLATE)
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if "description" in prop:
+                parameter["description"] = prop["description"]
+            parameters.append(parameter)
+    return parameters
+
+
+def _responses(endpoint: Endpoint, refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
+    answers: dict[int, tuple[str, dict[str, Any]]] = {}
+    success_schema = refs[endpoint.response, "serialization"] if endpoint.response else {}
+    answers[endpoint.status] = (STATUS_TEXT.get(endpoint.status, "OK"), success_schema)
+    for status, (text, model) in endpoint.responses.items():
+        answers[status] = (text, refs[model, "serialization"] if model else refs[ErrorResponse, "serialization"])
+    if endpoint.body is not None or endpoint.query is not None:
+        answers.setdefault(422, (STATUS_TEXT[422], refs[ValidationErrorResponse, "serialization"]))
+    if endpoint.body is not None:
+        answers.setdefault(400, (STATUS_TEXT[400], refs[ErrorResponse, "serialization"]))
+    if not endpoint.public:
+        answers.setdefault(401, (STATUS_TEXT[401], refs[ErrorResponse, "serialization"]))
+    if endpoint.uses_nats:
+        answers.setdefault(503, (STATUS_TEXT[503], refs[ErrorResponse, "serialization"]))
+    return {
+        str(status): {"description": text, "content": {"application/json": {"schema": schema}}}
+        for status, (text, schema) in sorted(answers.items())
+    }

@@ -1,0 +1,85 @@
+"""Connect to NATS: wait for it at start, then reconnect forever."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+
+import nats
+import structlog
+from nats.aio.client import Client
+
+log = structlog.get_logger(__name__)
+
+RECONNECT_WAIT_SECONDS = 1.0
+CONNECT_TIMEOUT_SECONDS = 2.0
+DRAIN_TIMEOUT_SECONDS = 5
+
+
+class NatsUnavailableError(Exception):
+    pass
+
+
+ReconnectHook = Callable[[], Awaitable[None]]
+
+
+class _ConnectionEvents:
+    """Log connection changes (not the disconnect that closing causes) and run reconnect hooks."""
+
+    def __init__(self, on_reconnected: list[ReconnectHook]) -> None:
+        self.client: Client | None = None
+        self._on_reconnected = on_reconnected
+        self._hooks_running: set[asyncio.Task[None]] = set()
+
+    async def error(self, err: Exception) -> None:
+        log.warning("nats error", error=str(err) or type(err).__name__)
+
+    async def disconnected(self) -> None:
+        if self.client is not None and not (self.client.is_closed or self.client.is_draining):
+            log.warning("nats disconnected; reconnecting")
+
+    async def reconnected(self) -> None:
+        log.info("nats reconnected")
+        for hook in self._on_reconnected:
+            # In the background: the client's reconnect callback must not wait on NATS itself.
+            task = asyncio.create_task(_run_hook(hook))
+            self._hooks_running.add(task)
+            task.add_done_callback(self._hooks_running.discard)
+
+
+async def _run_hook(hook: ReconnectHook) -> None:
+    try:
+        await hook()
+    except Exception as err:
+        log.warning("reconnect hook failed", hook=getattr(hook, "__qualname__", repr(hook)), error=str(err))
+
+
+async def connect(
+    servers: list[str], *, name: str, startup_timeout: float, on_reconnected: list[ReconnectHook] | None = None
+) -> Client:
+    """Connect, trying for about `startup_timeout` seconds; once connected, reconnect forever.
+
+    `on_reconnected` may be appended to later; each hook runs after every reconnection.
+    """
+    events = _ConnectionEvents(on_reconnected if on_reconnected is not None else [])
+    try:
+        client = await nats.connect(
+            servers=servers,
+            name=name,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            reconnect_time_wait=RECONNECT_WAIT_SECONDS,
+            max_reconnect_attempts=max(1, math.ceil(startup_timeout / RECONNECT_WAIT_SECONDS)),
+            drain_timeout=DRAIN_TIMEOUT_SECONDS,
+            error_cb=events.error,
+            disconnected_cb=events.disconnected,
+            reconnected_cb=events.reconnected,
+        )
+    except Exception as err:
+        raise NatsUnavailableError(
+            f"cannot reach NATS at {', '.join(servers)} within {startup_timeout:.0f}s: {err or type(err).__name__}"
+        ) from err
+    events.client = client
+    # The bounded attempts above only cover the start; a running service never gives up.
+    client.options["max_reconnect_attempts"] = -1
+    return client

@@ -1,0 +1,128 @@
+"""Every stream, subject, consumer and bucket name Augment uses, and their configs.
+
+Search for a function here (`job_subject`, `event_subject`, ...) to find both the
+place that publishes on a subject and the place that consumes it.
+"""
+
+from __future__ import annotations
+
+from nats.js import api
+
+from bot.config import Settings
+
+EVENTS_STREAM = "AUGMENT_EVENTS"
+JOBS_STREAM = "AUGMENT_JOBS"
+DEAD_LETTER_STREAM = "AUGMENT_DEAD"
+
+JOBS_BUCKET = "augment_jobs"
+ACTIVE_BUCKET = "augment_active"
+SEEN_BUCKET = "augment_seen"
+TEAMS_BUCKET = "augment_teams"
+
+DAY = 86_400.0
+# Jira retries a webhook for about 30 minutes; remember identifiers well past that.
+SEEN_TTL_SECONDS = DAY
+EVENTS_MAX_AGE_SECONDS = 7 * DAY
+DEAD_LETTER_MAX_AGE_SECONDS = 30 * DAY
+
+
+def event_subject(webhook_event: str) -> str:
+    """`jira:issue_created` → `augment.events.jira.issue_created`."""
+    name = webhook_event.removeprefix("jira:").replace(".", "_").replace(":", "_")
+    return f"augment.events.jira.{name}"
+
+
+def job_subject(job_type: str, job_id: str) -> str:
+    # One subject per job lets the stream answer "is this job still queued?".
+    return f"augment.jobs.{job_type}.{job_id}"
+
+
+def job_subject_filter(job_type: str) -> str:
+    return f"augment.jobs.{job_type}.*"
+
+
+def job_id_from_subject(subject: str) -> str:
+    return subject.rsplit(".", 1)[-1]
+
+
+def dead_letter_subject(job_type: str, job_id: str) -> str:
+    return f"augment.dead.{job_type}.{job_id}"
+
+
+def consumer_name(pipeline: str) -> str:
+    return f"augment-{pipeline}"
+
+
+def max_deliveries_advisory(consumer: str) -> str:
+    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{JOBS_STREAM}.{consumer}"
+
+
+def streams(settings: Settings) -> list[api.StreamConfig]:
+    replicas = settings.nats.replicas
+    return [
+        api.StreamConfig(
+            name=EVENTS_STREAM,
+            description="Jira webhook events as Jira sent them; replayable.",
+            subjects=["augment.events.>"],
+            retention=api.RetentionPolicy.LIMITS,
+            max_age=EVENTS_MAX_AGE_SECONDS,
+            storage=api.StorageType.FILE,
+            num_replicas=replicas,
+            duplicate_window=120.0,
+        ),
+        api.StreamConfig(
+            name=JOBS_STREAM,
+            description="Job commands, one subject per job; each message is removed once a worker acks it.",
+            subjects=["augment.jobs.>"],
+            retention=api.RetentionPolicy.WORK_QUEUE,
+            storage=api.StorageType.FILE,
+            num_replicas=replicas,
+            duplicate_window=120.0,
+        ),
+        api.StreamConfig(
+            name=DEAD_LETTER_STREAM,
+            description="Jobs that failed after their last attempt, kept for inspection.",
+            subjects=["augment.dead.>"],
+            retention=api.RetentionPolicy.LIMITS,
+            max_age=DEAD_LETTER_MAX_AGE_SECONDS,
+            storage=api.StorageType.FILE,
+            num_replicas=replicas,
+            duplicate_window=120.0,
+        ),
+    ]
+
+
+def buckets(settings: Settings) -> list[api.KeyValueConfig]:
+    replicas = settings.nats.replicas
+    return [
+        api.KeyValueConfig(
+            bucket=JOBS_BUCKET,
+            description="Job id → job record.",
+            ttl=settings.limits.job_retention_days * DAY,
+            replicas=replicas,
+            storage=api.StorageType.FILE,
+            direct=True,
+        ),
+        api.KeyValueConfig(
+            bucket=ACTIVE_BUCKET,
+            description="Ticket key → the job working on it (create-if-absent); per-key TTL is a safety net.",
+            replicas=replicas,
+            storage=api.StorageType.FILE,
+            direct=True,
+        ),
+        api.KeyValueConfig(
+            bucket=SEEN_BUCKET,
+            description="Webhook identifier → first-seen time, kept past Jira's retry horizon.",
+            ttl=SEEN_TTL_SECONDS,
+            replicas=replicas,
+            storage=api.StorageType.FILE,
+            direct=True,
+        ),
+        api.KeyValueConfig(
+            bucket=TEAMS_BUCKET,
+            description="Teams, members and sprint capacity.",
+            replicas=replicas,
+            storage=api.StorageType.FILE,
+            direct=True,
+        ),
+    ]

@@ -1,0 +1,73 @@
+"""What a job handler sees: its record, its request, and ways to report progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from bot.jobs.store import JobStore, Updated
+from schemas.jobs import JobRecord, JobStatus, JobType
+
+
+class JobCancelledError(Exception):
+    """The job was cancelled; raised at the handler's next step."""
+
+
+class PermanentJobError(Exception):
+    """Fail the job now: retrying cannot help (a missing ticket, an invalid request)."""
+
+
+class JobContext:
+    def __init__(self, store: JobStore, claimed: Updated, attempt: int, worker_id: str) -> None:
+        self._store = store
+        self.latest = claimed  # this worker's last write, so the next one can skip a read
+        self.attempt = attempt
+        self.worker_id = worker_id
+        self.log = structlog.get_logger("job").bind(job_id=self.record.job_id, job_type=self.record.job_type.value)
+
+    @property
+    def record(self) -> JobRecord:
+        return self.latest.after
+
+    @property
+    def job_id(self) -> str:
+        return self.record.job_id
+
+    @property
+    def job_type(self) -> JobType:
+        return self.record.job_type
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return self.record.request
+
+    async def update(self, change: Callable[[JobRecord], None]) -> JobRecord:
+        """Change the record in place (compare-and-set); stop here if the job was cancelled."""
+
+        def apply(record: JobRecord) -> JobRecord | None:
+            if record.status is JobStatus.cancelled:
+                return None
+            change(record)
+            return record
+
+        self.latest = await self._store.update(self.job_id, apply, known=self.latest)
+        if self.record.status is JobStatus.cancelled:
+            raise JobCancelledError(self.job_id)
+        return self.record
+
+    async def progress(self, message: str, processed: int | None = None, total: int | None = None) -> None:
+        def report(record: JobRecord) -> None:
+            record.progress.message = message
+            if processed is not None:
+                record.progress.processed = processed
+            if total is not None:
+                record.progress.total = total
+
+        await self.update(report)
+
+    async def check_cancelled(self) -> None:
+        record = await self._store.get(self.job_id)
+        if record is None or record.status is JobStatus.cancelled:
+            raise JobCancelledError(self.job_id)

@@ -1,0 +1,217 @@
+"""One watcher of `augment_jobs` per API process.
+
+It resolves synchronous requests waiting for their job to end, and keeps a small
+index (type, status, creation time, tickets) so listing jobs never scans the bucket.
+The index is rebuilt from the bucket at start: the store stays the only truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import bisect
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+from pydantic import ValidationError
+
+from schemas.jobs import JobRecord, JobStatus, JobType
+
+log = structlog.get_logger(__name__)
+
+# The server drops a watcher that stays idle longer than this after the process dies.
+WATCHER_INACTIVE_THRESHOLD_SECONDS = 60.0
+
+
+@dataclass(slots=True)
+class IndexEntry:
+    job_id: str
+    job_type: JobType
+    status: JobStatus
+    created_at: datetime
+    ticket_keys: tuple[str, ...]
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        return self.created_at, self.job_id
+
+
+@dataclass(frozen=True)
+class Page:
+    job_ids: list[str]
+    total: int
+    next_cursor: str | None
+
+
+class JobIndex:
+    """Jobs in creation order, with the ticket → jobs map for `GET /jobs/ticket/{key}`."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, IndexEntry] = {}
+        self._order: list[tuple[datetime, str]] = []  # ascending; pages read it from the end
+        self._by_ticket: dict[str, list[str]] = defaultdict(list)
+        self._counts: Counter[tuple[JobStatus, JobType]] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def put(self, record: JobRecord) -> None:
+        entry = self._entries.get(record.job_id)
+        if entry is None:
+            entry = IndexEntry(record.job_id, record.job_type, record.status, record.created_at, ())
+            self._entries[record.job_id] = entry
+            bisect.insort(self._order, entry.sort_key)
+        else:
+            self._counts[entry.status, entry.job_type] -= 1
+        entry.status = record.status
+        self._counts[entry.status, entry.job_type] += 1
+        for key in record.ticket_keys:
+            if key not in entry.ticket_keys:
+                self._by_ticket[key].append(record.job_id)
+        entry.ticket_keys = tuple(record.ticket_keys)
+
+    def remove(self, job_id: str) -> None:
+        entry = self._entries.pop(job_id, None)
+        if entry is None:
+            return
+        self._counts[entry.status, entry.job_type] -= 1
+        position = bisect.bisect_left(self._order, entry.sort_key)
+        if position < len(self._order) and self._order[position] == entry.sort_key:
+            del self._order[position]
+        for key in entry.ticket_keys:
+            jobs = self._by_ticket.get(key, [])
+            if job_id in jobs:
+                jobs.remove(job_id)
+            if not jobs:
+                self._by_ticket.pop(key, None)
+
+    def page(self, *, status: JobStatus | None, job_type: JobType | None, limit: int, cursor: str | None) -> Page:
+        """Newest first. The cursor names the last job of the previous page."""
+        end = len(self._order)
+        if cursor is not None:
+            end = bisect.bisect_left(self._order, decode_cursor(cursor))
+        page: list[str] = []
+        more = False
+        for position in range(end - 1, -1, -1):
+            job_id = self._order[position][1]
+            if self._matches(self._entries[job_id], status, job_type):
+                if len(page) == limit:
+                    more = True
+                    break
+                page.append(job_id)
+        total = sum(
+            count
+            for (entry_status, entry_type), count in self._counts.items()
+            if (status is None or entry_status == status) and (job_type is None or entry_type == job_type)
+        )
+        next_cursor = encode_cursor(self._entries[page[-1]].sort_key) if more else None
+        return Page(job_ids=page, total=total, next_cursor=next_cursor)
+
+    def latest_for_ticket(self, ticket_key: str) -> str | None:
+        jobs = self._by_ticket.get(ticket_key)
+        if not jobs:
+            return None
+        return max(jobs, key=lambda job_id: self._entries[job_id].sort_key)
+
+    @staticmethod
+    def _matches(entry: IndexEntry, status: JobStatus | None, job_type: JobType | None) -> bool:
+        return (status is None or entry.status == status) and (job_type is None or entry.job_type == job_type)
+
+
+class InvalidCursorError(ValueError):
+    pass
+
+
+def encode_cursor(sort_key: tuple[datetime, str]) -> str:
+    created_at, job_id = sort_key
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{job_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, job_id = raw.split("|", 1)
+        return datetime.fromisoformat(created_at), job_id
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidCursorError("cursor is not one this API returned") from err
+
+
+class JobWatch:
+    def __init__(self, jobs_bucket: KeyValue) -> None:
+        self._bucket = jobs_bucket
+        self.index = JobIndex()
+        self._waiters: dict[str, list[asyncio.Future[JobRecord]]] = defaultdict(list)
+        self._following: tuple[KeyValue.KeyWatcher, asyncio.Task[None]] | None = None
+
+    async def start(self) -> None:
+        """Load the index from the bucket, then follow every change."""
+        watcher = await self._bucket.watchall(inactive_threshold=WATCHER_INACTIVE_THRESHOLD_SECONDS)
+        index = JobIndex()
+        loaded = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._follow(watcher, index, loaded), name="job-watch")
+        await loaded
+        previous, self._following = self._following, (watcher, task)
+        if previous is not None:
+            await _stop(*previous)
+        log.info("job index loaded", jobs=len(self.index))
+
+    async def restart(self) -> None:
+        """After a reconnection: a restarted server has forgotten the watcher's consumer."""
+        await self.start()
+
+    async def stop(self) -> None:
+        if self._following is not None:
+            await _stop(*self._following)
+            self._following = None
+        for futures in self._waiters.values():
+            for future in futures:
+                future.cancel()
+        self._waiters.clear()
+
+    def expect(self, job_id: str) -> asyncio.Future[JobRecord]:
+        """A future resolved with the record once the job ends; register before publishing."""
+        future: asyncio.Future[JobRecord] = asyncio.get_running_loop().create_future()
+        self._waiters[job_id].append(future)
+        return future
+
+    def forget(self, job_id: str, future: asyncio.Future[JobRecord]) -> None:
+        futures = self._waiters.get(job_id)
+        if futures and future in futures:
+            futures.remove(future)
+            if not futures:
+                del self._waiters[job_id]
+
+    async def _follow(self, watcher: KeyValue.KeyWatcher, index: JobIndex, loaded: asyncio.Future[None]) -> None:
+        async for entry in watcher:
+            if entry is None:  # the end of the initial values: the new index is complete
+                if not loaded.done():
+                    self.index = index
+                    loaded.set_result(None)
+                continue
+            if entry.operation in (KV_DEL, KV_PURGE):
+                index.remove(entry.key)
+                continue
+            try:
+                record = JobRecord.model_validate_json(entry.value)
+            except ValidationError:
+                log.warning("unreadable job record skipped", job_id=entry.key)
+                continue
+            index.put(record)
+            if record.status.is_final:
+                for future in self._waiters.pop(record.job_id, []):
+                    if not future.done():
+                        future.set_result(record)
+        if not loaded.done():
+            loaded.set_result(None)
+
+
+async def _stop(watcher: KeyValue.KeyWatcher, task: asyncio.Task[None]) -> None:
+    try:
+        await watcher.stop()
+    except Exception as err:  # the server may be gone; the watcher's consumer expires by itself
+        log.debug("watcher stop failed", error=str(err))
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -1,0 +1,142 @@
+"""The connections a process holds: NATS (embedded or configured), buckets, the job store."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import aiohttp
+import structlog
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+
+from pydantic import SecretStr
+
+from bot.config import ConfigError, ProviderSettings, Settings
+from bot.jetstream.connect import ReconnectHook, connect
+from bot.jetstream.embedded import EmbeddedNats
+from bot.jetstream.provision import Buckets, provision
+from bot.jobs.store import JobStore
+
+if TYPE_CHECKING:
+    from bot.sandbox import Sandbox
+
+log = structlog.get_logger(__name__)
+
+SANDBOX_API_KEY = "sandbox-key"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    nc: Client
+    js: JetStreamContext
+    buckets: Buckets
+    store: JobStore
+    http: aiohttp.ClientSession
+    embedded: EmbeddedNats | None = None
+    sandbox: Sandbox | None = None
+    # Run after every NATS reconnection (e.g. to re-create watchers a restarted server forgot).
+    on_reconnected: list[ReconnectHook] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, *, name: str, with_sandbox: bool = True) -> Runtime:
+        """Connect (starting an embedded nats-server without NATS_URL) and provision.
+
+        With no Jira configured (and `with_sandbox`), the sandbox starts too and the
+        returned runtime's settings point at it.
+        """
+        sandbox = await _start_sandbox(settings) if with_sandbox and _wants_sandbox(settings) else None
+        if sandbox is not None:
+            settings = _pointed_at(settings, sandbox)
+        embedded = None
+        servers = settings.nats.servers
+        on_reconnected: list[ReconnectHook] = []
+        try:
+            if not servers:
+                embedded = EmbeddedNats(settings.nats.store_dir)
+                await embedded.start()
+                servers = [embedded.url]
+            nc = await connect(
+                servers, name=name, startup_timeout=settings.nats.startup_timeout_seconds, on_reconnected=on_reconnected
+            )
+            js = nc.jetstream()
+            buckets = await provision(js, settings, wait_seconds=settings.nats.startup_timeout_seconds)
+        except BaseException:
+            if embedded is not None:
+                await embedded.stop()
+            if sandbox is not None:
+                await sandbox.stop()
+            raise
+        store = JobStore(js, buckets, lock_ttl_seconds=settings.limits.active_lock_ttl_seconds)
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return cls(settings, nc, js, buckets, store, http, embedded, sandbox, on_reconnected)
+
+    async def close(self) -> None:
+        await self.http.close()
+        try:
+            if self.nc.is_connected:
+                await self.nc.drain()
+            elif not self.nc.is_closed:
+                await self.nc.close()  # nothing to flush to a server that is gone
+        except (OSError, NatsError) as err:  # the server went away mid-close: nothing left to flush
+            log.warning("nats connection closed uncleanly", error=str(err) or type(err).__name__)
+        if self.embedded is not None:
+            await self.embedded.stop()
+        if self.sandbox is not None:
+            await self.sandbox.stop()
+
+
+def _wants_sandbox(settings: Settings) -> bool:
+    return settings.sandbox.enabled == "true" or (settings.sandbox.enabled == "auto" and not settings.jira.url)
+
+
+async def _start_sandbox(settings: Settings) -> Sandbox:
+    from bot.sandbox import Sandbox  # only installs that use it pay for importing it
+
+    options = settings.sandbox
+    sandbox = Sandbox(jira_port=options.jira_port, llm_port=options.llm_port, snapshot=options.snapshot)
+    try:
+        await sandbox.start()
+    except OSError as err:
+        await sandbox.stop()
+        if err.errno not in (errno.EADDRINUSE, errno.EACCES):
+            raise
+        raise ConfigError(
+            f"sandbox.jira_port/llm_port ({options.jira_port}/{options.llm_port}): cannot listen: {err.strerror}; "
+            "set SANDBOX_JIRA_PORT and SANDBOX_LLM_PORT, or configure jira.url"
+        ) from None
+    log.info(
+        "no Jira configured: using the built-in sandbox (not a real Jira, not a real LLM)",
+        jira=sandbox.jira_url,
+        llm=sandbox.llm_url,
+        bot_account=sandbox.bot.email,
+    )
+    return sandbox
+
+
+def _pointed_at(settings: Settings, sandbox: Sandbox) -> Settings:
+    """The settings with Jira, Confluence and every provider without a key aimed at the sandbox."""
+    fields = sandbox.custom_fields
+    jira = settings.jira.model_copy(
+        update={
+            "url": sandbox.jira_url,
+            "email": sandbox.bot.email,
+            "token": SecretStr(sandbox.bot.api_token),
+            "prd_custom_field": fields["prd"],
+            "rfc_custom_field": fields["rfc"],
+            "test_cases_custom_field": fields["test_cases"],
+            "mandays_custom_field": fields["mandays"],
+        }
+    )
+    confluence = settings.confluence.model_copy(
+        update={"url": sandbox.confluence_url, "email": sandbox.bot.email, "token": SecretStr(sandbox.bot.api_token)}
+    )
+    providers = {}
+    for section, path in (("openai", "/openai/v1"), ("anthropic", "/anthropic"), ("google", "/gemini"), ("moonshot", "/moonshot/v1")):
+        current: ProviderSettings = getattr(settings, section)
+        if not current.api_key.get_secret_value():
+            providers[section] = ProviderSettings(api_key=SecretStr(SANDBOX_API_KEY), base_url=sandbox.llm_url + path)
+    return settings.model_copy(update={"jira": jira, "confluence": confluence, **providers})

@@ -1,0 +1,29 @@
+"""What request handlers reach through `services(request)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.health import HealthChecker
+from bot.jobs.service import JobService
+from bot.llm.catalogue import Catalogue
+from bot.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    catalogue: Catalogue
+    runtime: Runtime
+    jobs: JobService
+    health: HealthChecker
+
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]

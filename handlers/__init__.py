@@ -1,0 +1,1 @@
+"""aiohttp route tables, one module per area; registered as `augment.routes` entry points."""

@@ -1,0 +1,59 @@
+"""`GET /`, `GET /health`, `GET /health/ready` and `GET /models`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot import __version__
+from bot.health import HEALTHY_VALUES
+from bot.http.routes import RouteTable, json_response
+from bot.llm.catalogue import ALIASES, PROVIDERS
+from bot.services import services
+from schemas.jobs import utc_now
+from schemas.service import HealthResponse, ModelsResponse, RootResponse
+
+routes = RouteTable("service")
+
+
+@routes.get("/", response=RootResponse, public=True, uses_nats=False, summary="Basic health check")
+async def root(request: web.Request) -> RootResponse:
+    return RootResponse(version=__version__)
+
+
+@routes.get("/health", response=HealthResponse, public=True, uses_nats=False, summary="Dependency health (liveness)")
+async def health(request: web.Request) -> HealthResponse:
+    """Always 200 while the process runs; `status` is `degraded` when any service is not ready."""
+    return await _health(request)
+
+
+@routes.get(
+    "/health/ready",
+    response=HealthResponse,
+    public=True,
+    uses_nats=False,
+    summary="Dependency health (readiness)",
+    responses={503: ("Some service is not ready", HealthResponse)},
+)
+async def ready(request: web.Request) -> web.Response:
+    """Like `/health`, but answers 503 when degraded: for load balancers and Kubernetes."""
+    report = await _health(request)
+    return json_response(report, 200 if report.status == "healthy" else 503)
+
+
+async def _health(request: web.Request) -> HealthResponse:
+    checks = await services(request).health.check()
+    healthy = all(value in HEALTHY_VALUES for value in checks.values())
+    return HealthResponse(status="healthy" if healthy else "degraded", timestamp=utc_now(), services=checks)
+
+
+@routes.get("/models", response=ModelsResponse, uses_nats=False, summary="Supported LLM providers and models")
+async def models(request: web.Request) -> ModelsResponse:
+    """Pick with `llm_provider` and/or `llm_model` on any generating request; see the selection rules."""
+    catalogue = services(request).catalogue
+    return ModelsResponse(
+        providers=list(PROVIDERS),
+        models=catalogue.models,
+        default_provider=catalogue.default_provider,
+        default_models=catalogue.default_models,
+        aliases=ALIASES,
+    )

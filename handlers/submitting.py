@@ -1,0 +1,58 @@
+"""Submitting a job from a request and answering as the API guide says.
+
+Sync calls wait up to `limits.sync_timeout_seconds`: the result (200), a failure (502,
+saying which service failed), or 202 with the status URL when the job runs longer.
+Async calls answer 202 at once. A ticket held by another job answers 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from bot.http.routes import ApiError, json_response
+from bot.jobs.store import TicketBusyError
+from bot.services import services
+from schemas.jobs import JobAccepted, JobRecord, JobStatus, JobType, job_status_url
+
+SAFETY_NOTE = "JIRA will only be updated if update_jira is explicitly set to true"
+
+
+async def submit(
+    request: web.Request,
+    job_type: JobType,
+    body: BaseModel,
+    *,
+    ticket_keys: Sequence[str] = (),
+    async_mode: bool,
+    queued_message: str,
+    result: Callable[[JobRecord], BaseModel],
+    update_jira: bool = False,
+    safety_note: str | None = SAFETY_NOTE,
+) -> web.Response:
+    service = services(request)
+    wait = None if async_mode else service.settings.limits.sync_timeout_seconds
+    try:
+        record = await service.jobs.submit(job_type, body, ticket_keys, wait_seconds=wait, message=queued_message)
+    except TicketBusyError as busy:
+        raise ApiError(
+            409,
+            str(busy),
+            {"X-Active-Job-Id": busy.lock.job_id, "X-Active-Job-Status-Url": job_status_url(busy.lock.job_id)},
+        ) from None
+    if record.status is JobStatus.completed:
+        return json_response(result(record))
+    if record.status is JobStatus.failed:
+        raise ApiError(502, record.error or "The job failed", {"X-Job-Id": record.job_id})
+    if record.status is JobStatus.cancelled:
+        raise ApiError(409, f"Job {record.job_id} was cancelled", {"X-Job-Id": record.job_id})
+    accepted = JobAccepted(
+        job_id=record.job_id,
+        message=queued_message,
+        status_url=record.status_url,
+        update_jira=update_jira,
+        safety_note=safety_note,
+    )
+    return json_response(accepted, 202, {"Location": record.status_url})

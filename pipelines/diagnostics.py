@@ -1,0 +1,26 @@
+"""The `ping` job: report progress step by step, optionally failing the first attempts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.jobs.context import JobContext
+from bot.jobs.pipeline import Pipeline
+from schemas.diagnostics import PingRequest, PingResult
+from schemas.jobs import JobType
+
+pipeline = Pipeline("diagnostics")
+
+
+async def run_ping(job: JobContext) -> PingResult:
+    request = PingRequest.model_validate(job.request)
+    if job.attempt <= request.fail_attempts:
+        raise RuntimeError(f"ping failed on purpose (attempt {job.attempt} of the {request.fail_attempts} asked to fail)")
+    for step in range(1, request.steps + 1):
+        if request.step_seconds:
+            await asyncio.sleep(request.step_seconds)
+        await job.progress(f"Step {step} of {request.steps}", processed=step, total=request.steps)
+    return PingResult(steps=request.steps, attempts=job.attempt, worker=job.worker_id)
+
+
+pipeline.on(JobType.ping, run_ping)

@@ -1,0 +1,1 @@
+"""Pydantic models shared by handlers and pipelines: the single truth for every shape."""

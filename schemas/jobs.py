@@ -1,0 +1,166 @@
+"""Job records (the `augment_jobs` bucket) and the job API's shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, computed_field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobStatus(StrEnum):
+    started = "started"
+    processing = "processing"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({JobStatus.completed, JobStatus.failed, JobStatus.cancelled})
+
+
+class JobType(StrEnum):
+    single = "single"
+    batch = "batch"
+    story_generation = "story_generation"
+    prd_story_sync = "prd_story_sync"
+    task_generation = "task_generation"
+    test_generation = "test_generation"
+    sprint_planning = "sprint_planning"
+    timeline_planning = "timeline_planning"
+    ping = "ping"
+
+
+class Progress(BaseModel):
+    message: str = ""
+    processed: int | None = Field(default=None, ge=0)
+    total: int | None = Field(default=None, ge=0)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def percent(self) -> float | None:
+        if not self.total or self.processed is None:
+            return None
+        return round(100.0 * min(self.processed, self.total) / self.total, 1)
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class PlanOperation(BaseModel):
+    """One Jira change of a plan; `op_id` is stable so an applier can resume after a crash."""
+
+    op_id: str
+    kind: Literal["update_fields", "create_issue", "link_issues", "add_comment", "move_to_sprint", "create_sprint"]
+    ticket_key: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class AppliedOperation(BaseModel):
+    op_id: str
+    outcome: dict[str, Any] = Field(default_factory=dict)
+    applied_at: datetime = Field(default_factory=utc_now)
+
+
+class JobRecord(BaseModel):
+    """What `GET /jobs/{job_id}` returns, and what the job store keeps."""
+
+    job_id: str
+    job_type: JobType
+    status: JobStatus = JobStatus.started
+    ticket_keys: list[str] = Field(default_factory=list)
+    request: dict[str, Any] = Field(default_factory=dict, description="The validated request, as submitted.")
+    progress: Progress = Field(default_factory=Progress)
+    plan: list[PlanOperation] | None = None
+    applied: list[AppliedOperation] = Field(default_factory=list)
+    result: Any = None
+    error: str | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    attempts: int = Field(default=0, description="Deliveries to a worker so far.")
+    worker: str | None = Field(default=None, description="host:pid of the worker on the latest attempt.")
+    processed_tickets: int = 0
+    successful_tickets: int = 0
+    failed_tickets: int = 0
+    created_at: datetime = Field(default_factory=utc_now)
+    started_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utc_now)
+    completed_at: datetime | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ticket_key(self) -> str | None:
+        return self.ticket_keys[0] if self.ticket_keys else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status_url(self) -> str:
+        return job_status_url(self.job_id)
+
+
+def job_status_url(job_id: str) -> str:
+    return f"/jobs/{job_id}"
+
+
+class JobSummary(BaseModel):
+    """One row of `GET /jobs`."""
+
+    job_id: str
+    job_type: JobType
+    status: JobStatus
+    ticket_keys: list[str]
+    progress: Progress
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record: JobRecord) -> JobSummary:
+        return cls.model_validate(record.model_dump(include=set(cls.model_fields)))
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+    total: int = Field(description="Jobs matching the filters.")
+    limit: int
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; absent on the last page.")
+
+
+class JobListQuery(BaseModel):
+    status: JobStatus | None = None
+    job_type: JobType | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+
+
+class JobAccepted(BaseModel):
+    """The answer when work was queued (async mode, or a sync call past its timeout)."""
+
+    job_id: str
+    status: JobStatus = JobStatus.started
+    message: str
+    status_url: str
+    update_jira: bool = False
+    safety_note: str | None = None
+
+
+class JobCancelled(BaseModel):
+    message: str
+    status: JobStatus = JobStatus.cancelled

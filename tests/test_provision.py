@@ -1,0 +1,63 @@
+"""Streams and buckets are created once, adjusted where JetStream allows, and refused where not."""
+
+from __future__ import annotations
+
+import nats
+import pytest
+from nats.js import api
+from structlog.testing import capture_logs
+
+from bot.config import Settings
+from bot.jetstream import layout
+from bot.jetstream.provision import ProvisionError, provision
+from tests.fixtures.nats import make_settings
+
+
+@pytest.fixture
+async def js(nats_url: str):
+    client = await nats.connect(nats_url)
+    yield client.jetstream()
+    await client.close()
+
+
+async def test_provisioning_twice_changes_nothing(js, settings: Settings) -> None:
+    await provision(js, settings)
+    before = {info.config.name: info.created for info in await js.streams_info()}
+    await provision(js, settings)
+    after = {info.config.name: info.created for info in await js.streams_info()}
+    assert before == after
+    assert set(after) == {
+        "AUGMENT_EVENTS", "AUGMENT_JOBS", "AUGMENT_DEAD",
+        "KV_augment_jobs", "KV_augment_active", "KV_augment_seen", "KV_augment_teams",
+    }  # fmt: skip
+    jobs = await js.stream_info(layout.JOBS_STREAM)
+    assert jobs.config.retention == api.RetentionPolicy.WORK_QUEUE
+
+
+async def test_an_editable_difference_is_updated_and_logged(js, nats_url: str) -> None:
+    await provision(js, make_settings(nats_url, limits={"job_retention_days": 30}))
+    with capture_logs() as logs:
+        await provision(js, make_settings(nats_url, limits={"job_retention_days": 7}))
+    info = await js.stream_info("KV_augment_jobs")
+    assert round(info.config.max_age) == 7 * 86400
+    assert [(entry["event"], entry["stream"], entry["changes"]) for entry in logs if entry["log_level"] == "warning"] == [
+        ("stream config updated to match the settings", "KV_augment_jobs", "max_age 2592000.0 -> 604800.0")
+    ]
+
+
+async def test_an_incompatible_existing_stream_stops_the_start(js, settings: Settings) -> None:
+    await js.add_stream(name=layout.JOBS_STREAM, subjects=["augment.jobs.>"], retention=api.RetentionPolicy.LIMITS)
+    with pytest.raises(ProvisionError) as err:
+        await provision(js, settings)
+    assert str(err.value) == (
+        "stream AUGMENT_JOBS exists with retention=limits but Augment needs workqueue; JetStream cannot change "
+        "this in place: back it up and delete it (nats stream rm AUGMENT_JOBS)"
+    )
+
+
+async def test_replicas_beyond_the_cluster_are_reported(js, nats_url: str) -> None:
+    await provision(js, make_settings(nats_url))
+    with pytest.raises(ProvisionError) as err:
+        await provision(js, make_settings(nats_url, nats={"replicas": 3}))
+    assert "num_replicas 1 -> 3" in str(err.value)
+    assert "could not be updated" in str(err.value)

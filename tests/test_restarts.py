@@ -1,0 +1,118 @@
+"""Jobs live in JetStream, not in a process: restarts of the service or of NATS lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.app import create_app
+from bot.config import Settings
+from tests.fixtures.nats import NatsServer, make_settings
+from tests.fixtures.service import finished, service_environment, wait_for_job
+
+
+async def test_a_restarted_service_keeps_its_jobs_and_runs_what_was_queued(aiohttp_client, settings: Settings) -> None:
+    before = await aiohttp_client(create_app(settings, with_worker=False))
+    done_by_nobody = await before.post("/diagnostics/ping", json={"ticket_key": "DEMO-20", "async_mode": True})
+    queued_id = (await done_by_nobody.json())["job_id"]
+    await before.close()
+
+    after = await aiohttp_client(create_app(settings))
+    job = await wait_for_job(after, queued_id, finished)
+    assert job["status"] == "completed"
+    listing = await (await after.get("/jobs")).json()
+    assert [row["job_id"] for row in listing["jobs"]] == [queued_id]
+    assert (await (await after.get("/jobs/ticket/DEMO-20")).json())["job_id"] == queued_id
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def wait_until_up(session: aiohttp.ClientSession, url: str, seconds: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            async with session.get(url + "/") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def embedded_env(port: int) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NATS_")}
+    env.update(SERVER_PORT=str(port), SANDBOX_ENABLED="false", LOG_FORMAT="json")
+    return env
+
+
+async def test_the_embedded_nats_keeps_jobs_across_a_restart_and_stops_with_the_service(
+    augment_processes, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        first = augment_processes("serve", embedded_env(port))
+        await wait_until_up(session, url)
+        async with session.post(url + "/diagnostics/ping", json={"ticket_key": "DEMO-21", "steps": 2}) as response:
+            assert response.status == 200
+        assert first.terminate() == 0
+        lines = [json.loads(line) for line in first.output.splitlines() if line.startswith("{")]
+        nats_pid = next(line["pid"] for line in lines if line["event"] == "embedded nats-server started")
+        with pytest.raises(ProcessLookupError):
+            os.kill(nats_pid, 0)  # the embedded server stopped with the service
+        assert (tmp_path / ".augment" / "nats").is_dir()
+
+        second = augment_processes("serve", embedded_env(port))
+        await wait_until_up(session, url)
+        async with session.get(url + "/jobs/ticket/DEMO-21") as response:
+            job = await response.json()
+        assert job["status"] == "completed"
+        assert job["result"]["steps"] == 2
+        assert second.terminate() == 0
+
+
+async def test_nats_going_away_answers_503_and_service_recovers(aiohttp_client, tmp_path: Path) -> None:
+    server = NatsServer(tmp_path / "own-nats")
+    server.start()
+    try:
+        client = await aiohttp_client(create_app(make_settings(server.url)))
+        assert (await client.post("/diagnostics/ping", json={})).status == 200
+
+        server.stop()
+        await asyncio.sleep(0.2)
+        down = await client.post("/diagnostics/ping", json={})
+        assert down.status == 503
+        assert await down.json() == {"detail": "NATS is unreachable; try again shortly"}
+        assert (await client.get("/jobs")).status == 503
+        health = await (await client.get("/health")).json()
+        assert health["status"] == "degraded"
+        assert health["services"]["nats"].startswith("disconnected")
+
+        server.start(port=int(server.url.rsplit(":", 1)[1]))
+        for _ in range(100):
+            if (await client.get("/jobs")).status == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert (await client.post("/diagnostics/ping", json={"ticket_key": "DEMO-22"})).status == 200
+    finally:
+        server.stop()
+
+
+async def test_augment_worker_without_nats_url_says_what_it_needs(augment_processes) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NATS_")}
+    worker = augment_processes("worker", env)
+    assert worker.wait() == 1
+    assert "nats.url (env NATS_URL)" in worker.output
+    assert sys.executable  # the same interpreter ran it
