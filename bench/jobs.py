@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,26 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe, rss_mib  # noqa: E402
 from bot.jetstream.embedded import EmbeddedNats  # noqa: E402
+from tests.fixtures.service import free_port, wait_until_up  # noqa: E402
 
 DEADLINE_SECONDS = 600
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def wait_until_up(session: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(300):
-        try:
-            async with session.get(url + "/") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    raise SystemExit("the service did not start")
 
 
 async def throughput(session: aiohttp.ClientSession, url: str, jobs: int, in_flight: int) -> float:
@@ -88,7 +69,7 @@ async def main(arguments: argparse.Namespace) -> None:
             url = f"http://127.0.0.1:{port}"
             env = {**os.environ, "NATS_URL": nats_server.url, "SERVER_PORT": str(port), "SANDBOX_ENABLED": "false",
                    "LOG_LEVEL": "warning", "LIMITS_CONCURRENCY": str(arguments.concurrency)}  # fmt: skip
-            service = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=workdir)
+            service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", env=env, cwd=workdir)
             try:
                 async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=arguments.in_flight)) as session:
                     await wait_until_up(session, url)
@@ -99,7 +80,7 @@ async def main(arguments: argparse.Namespace) -> None:
                     rss, peak = rss_mib(service.pid)
             finally:
                 service.terminate()
-                service.wait(timeout=60)
+                await asyncio.wait_for(service.wait(), 60)
     print(f"throughput: {arguments.jobs} no-op jobs, {arguments.in_flight} in flight, worker concurrency "
           f"{arguments.concurrency}: {rate:,.0f} jobs/s")  # fmt: skip
     print(f"sync call (POST /diagnostics/ping, sequential, n={len(latencies)}): "

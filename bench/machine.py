@@ -12,11 +12,19 @@ from bot.jetstream.embedded import nats_server_binary
 
 def describe() -> str:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown CPU",
     )
-    memory_kib = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal")), 0)
-    nats_version = subprocess.run([str(nats_server_binary()), "--version"], capture_output=True, text=True).stdout.strip()
+    memory_kib = next(
+        (int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal")), 0
+    )
+    nats_version = subprocess.run(
+        [str(nats_server_binary()), "--version"], capture_output=True, text=True
+    ).stdout.strip()
     return (
         f"machine: {cpu}, {os.cpu_count()} cores, {memory_kib / 1024 / 1024:.1f} GiB, "
         f"{platform.system()} {platform.release()}; Python {platform.python_version()}; {nats_version}"

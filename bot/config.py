@@ -21,7 +21,7 @@ DEFAULT_CONFIG_FILE = "config.yaml"
 
 # The parsed config.yaml, handed to `Settings.settings_customise_sources`, whose
 # signature pydantic-settings fixes; set only inside `load_settings`.
-_file_values: ContextVar[dict[str, Any]] = ContextVar("augment_config_file_values", default={})
+_file_values: ContextVar[dict[str, Any] | None] = ContextVar("augment_config_file_values", default=None)
 
 
 class ConfigError(Exception):
@@ -83,6 +83,11 @@ class ConfluenceSettings(Section):
     token: SecretStr = SecretStr("")
 
 
+class ModelPrice(BaseModel):
+    input: float = Field(ge=0, description="USD per million input tokens.")
+    output: float = Field(ge=0, description="USD per million output tokens.")
+
+
 class LlmSettings(Section):
     default_provider: str = "openai"
     default_models: dict[str, str] = Field(
@@ -96,6 +101,9 @@ class LlmSettings(Section):
     extra_models: dict[str, list[str]] = Field(default_factory=dict)
     timeout_seconds: float = Field(default=120, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
+    concurrency: int = Field(default=16, ge=1, le=1024, description="Calls in flight per provider and process.")
+    output_retries: int = Field(default=1, ge=0, le=5, description="Re-asks when structured output does not validate.")
+    prices: dict[str, ModelPrice] = Field(default_factory=dict, description="USD per million tokens, by model.")
 
 
 class ProviderSettings(Section):
@@ -125,7 +133,9 @@ class AuthSettings(Section):
             return self
         value = self.password_hash.get_secret_value()
         if not value:
-            raise ValueError("auth.password_hash is required when auth.enabled is true (make one with `augment hash-password`)")
+            raise ValueError(
+                "auth.password_hash is required when auth.enabled is true (make one with `augment hash-password`)"
+            )
         if not value.startswith("$argon2"):
             raise ValueError("auth.password_hash must be an argon2 hash made by `augment hash-password`")
         return self
@@ -204,7 +214,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Earlier sources win: explicit overrides, then the environment, .env, config.yaml.
-        from_file = InitSettingsSource(settings_cls, init_kwargs=_file_values.get())
+        from_file = InitSettingsSource(settings_cls, init_kwargs=_file_values.get() or {})
         return init_settings, env_settings, dotenv_settings, from_file
 
     def secrets(self) -> list[str]:

@@ -46,7 +46,9 @@ def configure_logging(level: str = "info", output: str = "auto", secrets: Iterab
         cache_logger_on_first_use=False,
     )
     # Libraries that log through the standard library (aiohttp, nats) go to the same place.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
 
 
 def redact(text: str) -> str:
@@ -54,7 +56,9 @@ def redact(text: str) -> str:
     for secret in _known_secrets:
         text = text.replace(secret, REDACTED)
     for pattern in SECRET_PATTERNS:
-        text = pattern.sub(lambda match: f"{match.group(1)}{'' if match.group(1).endswith('=') else ' '}{REDACTED}", text)
+        text = pattern.sub(
+            lambda match: f"{match.group(1)}{'' if match.group(1).endswith('=') else ' '}{REDACTED}", text
+        )
     return text
 
 

@@ -20,7 +20,9 @@ def endpoints() -> list[Endpoint]:
     tables = [point.load() for point in sorted(entry_points(group=ROUTES_GROUP), key=lambda p: p.name)]
     found = [endpoint for table in tables if isinstance(table, RouteTable) for endpoint in table.endpoints]
     if not found:
-        raise RuntimeError(f"no route tables registered under {ROUTES_GROUP}: is the package installed (pip install -e .)?")
+        raise RuntimeError(
+            f"no route tables registered under {ROUTES_GROUP}: is the package installed (pip install -e .)?"
+        )
     return found
 
 

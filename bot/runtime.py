@@ -11,7 +11,6 @@ import structlog
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-
 from pydantic import SecretStr
 
 from bot.config import ConfigError, ProviderSettings, Settings
@@ -135,7 +134,12 @@ def _pointed_at(settings: Settings, sandbox: Sandbox) -> Settings:
         update={"url": sandbox.confluence_url, "email": sandbox.bot.email, "token": SecretStr(sandbox.bot.api_token)}
     )
     providers = {}
-    for section, path in (("openai", "/openai/v1"), ("anthropic", "/anthropic"), ("google", "/gemini"), ("moonshot", "/moonshot/v1")):
+    for section, path in (
+        ("openai", "/openai/v1"),
+        ("anthropic", "/anthropic"),
+        ("google", "/gemini"),
+        ("moonshot", "/moonshot/v1"),
+    ):
         current: ProviderSettings = getattr(settings, section)
         if not current.api_key.get_secret_value():
             providers[section] = ProviderSettings(api_key=SecretStr(SANDBOX_API_KEY), base_url=sandbox.llm_url + path)

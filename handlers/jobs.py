@@ -20,10 +20,17 @@ async def list_jobs(request: web.Request, query: JobListQuery) -> JobList:
     try:
         return await services(request).jobs.list(query)
     except InvalidCursorError as err:
-        raise ApiError(422, [{"loc": ["query", "cursor"], "msg": str(err), "type": "value_error", "input": query.cursor}]) from None
+        raise ApiError(
+            422, [{"loc": ["query", "cursor"], "msg": str(err), "type": "value_error", "input": query.cursor}]
+        ) from None
 
 
-@routes.get("/jobs/ticket/{ticket_key}", response=JobRecord, errors={404: "No job for this ticket"}, summary="The job of a ticket")
+@routes.get(
+    "/jobs/ticket/{ticket_key}",
+    response=JobRecord,
+    errors={404: "No job for this ticket"},
+    summary="The job of a ticket",
+)
 async def job_for_ticket(request: web.Request, ticket_key: str) -> JobRecord:
     """The ticket's active job (`started` or `processing`), else the latest job that touched it."""
     record = await services(request).jobs.for_ticket(ticket_key)
@@ -32,7 +39,9 @@ async def job_for_ticket(request: web.Request, ticket_key: str) -> JobRecord:
     return record
 
 
-@routes.get("/jobs/{job_id}", response=JobRecord, errors={404: "Unknown job"}, summary="Job status, progress and result")
+@routes.get(
+    "/jobs/{job_id}", response=JobRecord, errors={404: "Unknown job"}, summary="Job status, progress and result"
+)
 async def get_job(request: web.Request, job_id: str) -> JobRecord:
     try:
         return await services(request).jobs.get(job_id)
@@ -55,4 +64,3 @@ async def cancel_job(request: web.Request, job_id: str) -> JobCancelled:
     except JobAlreadyFinishedError as err:
         raise ApiError(409, f"Job {job_id} already {err.record.status.value}; nothing to cancel") from None
     return JobCancelled(message=f"Job {record.job_id} cancelled successfully")
-

@@ -15,7 +15,9 @@ pipeline = Pipeline("diagnostics")
 async def run_ping(job: JobContext) -> PingResult:
     request = PingRequest.model_validate(job.request)
     if job.attempt <= request.fail_attempts:
-        raise RuntimeError(f"ping failed on purpose (attempt {job.attempt} of the {request.fail_attempts} asked to fail)")
+        raise RuntimeError(
+            f"ping failed on purpose (attempt {job.attempt} of the {request.fail_attempts} asked to fail)"
+        )
     for step in range(1, request.steps + 1):
         if request.step_seconds:
             await asyncio.sleep(request.step_seconds)

@@ -140,7 +140,9 @@ class JobList(BaseModel):
     jobs: list[JobSummary]
     total: int = Field(description="Jobs matching the filters.")
     limit: int
-    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; absent on the last page.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; absent on the last page."
+    )
 
 
 class JobListQuery(BaseModel):

@@ -37,7 +37,9 @@ def test_hash_password_makes_a_salted_argon2_hash(password_hash: str) -> None:
 
 
 def test_hash_password_refuses_a_short_password() -> None:
-    made = subprocess.run([sys.executable, "-m", "bot", "hash-password", "--stdin"], input="short\n", capture_output=True, text=True)
+    made = subprocess.run(
+        [sys.executable, "-m", "bot", "hash-password", "--stdin"], input="short\n", capture_output=True, text=True
+    )
     assert made.returncode == 1
     assert "at least 8 characters" in made.stderr
 
@@ -48,7 +50,9 @@ async def protected(aiohttp_client, nats_url: str, password_hash: str):
     return await aiohttp_client(create_app(settings))
 
 
-@pytest.mark.parametrize("path", ["/", "/health", "/health/ready", "/docs", "/redoc", "/openapi.json", "/docs/assets/swagger-ui-bundle.js"])
+@pytest.mark.parametrize(
+    "path", ["/", "/health", "/health/ready", "/docs", "/redoc", "/openapi.json", "/docs/assets/swagger-ui-bundle.js"]
+)
 async def test_public_paths_need_no_credentials(protected, path: str) -> None:
     response = await protected.get(path)
     assert response.status in (200, 503)  # readiness may be 503 (no Jira here), never 401
@@ -81,7 +85,12 @@ async def test_auth_off_by_default(client) -> None:
 def test_auth_on_without_a_usable_hash_stops_with_one_line(nats_url: str) -> None:
     with pytest.raises(ConfigError) as missing:
         make_settings(nats_url, auth={"enabled": True})
-    assert str(missing.value).startswith("auth.password_hash (env AUTH_PASSWORD_HASH): is required when auth.enabled is true")
+    assert str(missing.value).startswith(
+        "auth.password_hash (env AUTH_PASSWORD_HASH): is required when auth.enabled is true"
+    )
     with pytest.raises(ConfigError) as legacy:
-        make_settings(nats_url, auth={"enabled": True, "password_hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"})
+        make_settings(
+            nats_url,
+            auth={"enabled": True, "password_hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"},
+        )
     assert "argon2" in str(legacy.value)

@@ -52,7 +52,9 @@ async def test_list_show_and_cancel(client: TestClient) -> None:
 
 
 async def test_watch_draws_progress_until_the_end(client: TestClient) -> None:
-    job = await (await client.post("/diagnostics/ping", json={"async_mode": True, "steps": 10, "step_seconds": 0.15})).json()
+    job = await (
+        await client.post("/diagnostics/ping", json={"async_mode": True, "steps": 10, "step_seconds": 0.15})
+    ).json()
     code, _, err = await augment(client, "watch", job["job_id"])
     assert code == 0
     frames = err.split("\r")

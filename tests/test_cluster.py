@@ -11,8 +11,7 @@ import pytest
 from bot.app import create_app
 from bot.jetstream import layout
 from tests.fixtures.nats import NatsCluster, make_settings
-from tests.fixtures.service import finished, wait_for_job
-from tests.test_restarts import free_port
+from tests.fixtures.service import finished, free_port, wait_for_job
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ async def test_jobs_survive_losing_the_node_that_leads_the_job_stream(aiohttp_cl
     cluster.nodes[int(leader.rsplit("-", 1)[1])].stop()
     after = []
     for _ in range(10):
-        for attempt in range(200):  # writes stall while a new leader is elected, then resume
+        for _ in range(200):  # writes stall while a new leader is elected, then resume
             response = await client.post("/diagnostics/ping", json={"async_mode": True, "steps": 2})
             if response.status == 202:
                 after.append((await response.json())["job_id"])

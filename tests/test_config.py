@@ -25,7 +25,10 @@ def test_defaults_need_no_file() -> None:
 
 
 def test_environment_beats_dotenv_beats_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path / "config.yaml", "server:\n  port: 9001\nnats:\n  url: nats://yaml:4222\njira:\n  prd_custom_field: customfield_1\n")
+    write(
+        tmp_path / "config.yaml",
+        "server:\n  port: 9001\nnats:\n  url: nats://yaml:4222\njira:\n  prd_custom_field: customfield_1\n",
+    )
     write(tmp_path / ".env", "NATS_URL=nats://dotenv:4222\nJIRA_PRD_CUSTOM_FIELD=customfield_2\n")
     monkeypatch.setenv("JIRA_PRD_CUSTOM_FIELD", "customfield_3")
     settings = load_settings()
@@ -48,18 +51,32 @@ def test_augment_config_points_at_another_file(tmp_path: Path, monkeypatch: pyte
 @pytest.mark.parametrize(
     ("yaml_text", "env", "message"),
     [
-        ("limits:\n  concurrency: 0\n", {}, "limits.concurrency (env LIMITS_CONCURRENCY): Input should be greater than or equal to 1"),
+        (
+            "limits:\n  concurrency: 0\n",
+            {},
+            "limits.concurrency (env LIMITS_CONCURRENCY): Input should be greater than or equal to 1",
+        ),
         ("", {"SERVER_PORT": "eighty"}, "server.port (env SERVER_PORT): Input should be a valid integer"),
         ("jira:\n  url: jira.example.com\n", {}, "jira.url (env JIRA_URL): must start with http:// or https://"),
-        ("jira:\n  url: https://x.atlassian.net\n  email: a@b.c\n", {}, "jira.token (env JIRA_TOKEN): is required when jira.url is set"),
+        (
+            "jira:\n  url: https://x.atlassian.net\n  email: a@b.c\n",
+            {},
+            "jira.token (env JIRA_TOKEN): is required when jira.url is set",
+        ),
         ("jira:\n  urll: https://x\n", {}, "jira.urll: unknown key in config file"),
         ("nats:\n  replicas: 7\n", {}, "nats.replicas (env NATS_REPLICAS): Input should be less than or equal to 5"),
         ("server: [1, 2\n", {}, "not valid YAML"),
         ("- a\n- b\n", {}, "the top level must be a mapping"),
-        ("", {"LIMITS_RETRY_BACKOFF_SECONDS": "[-1]"}, "limits.retry_backoff_seconds (env LIMITS_RETRY_BACKOFF_SECONDS): must be a non-empty list"),
+        (
+            "",
+            {"LIMITS_RETRY_BACKOFF_SECONDS": "[-1]"},
+            "limits.retry_backoff_seconds (env LIMITS_RETRY_BACKOFF_SECONDS): must be a non-empty list",
+        ),
     ],
 )
-def test_bad_values_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, env: dict, message: str) -> None:
+def test_bad_values_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, env: dict, message: str
+) -> None:
     write(tmp_path / "config.yaml", yaml_text)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -84,7 +101,9 @@ def test_secrets_never_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch
 
 def test_the_service_refuses_to_start_with_one_clear_line(tmp_path: Path) -> None:
     write(tmp_path / "config.yaml", "limits:\n  sync_timeout_seconds: -5\n")
-    started = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    started = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert started.returncode == 1
     assert started.stderr.strip().splitlines() == [
         "config error: limits.sync_timeout_seconds (env LIMITS_SYNC_TIMEOUT_SECONDS): Input should be greater than 0"
@@ -93,7 +112,9 @@ def test_the_service_refuses_to_start_with_one_clear_line(tmp_path: Path) -> Non
 
 def test_an_unknown_default_provider_is_named(tmp_path: Path) -> None:
     write(tmp_path / "config.yaml", "llm:\n  default_provider: mistral\n")
-    started = subprocess.run([sys.executable, "-m", "bot", "api"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    started = subprocess.run(
+        [sys.executable, "-m", "bot", "api"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert started.returncode == 1
     assert "config error: llm.default_provider: Unknown LLM provider 'mistral'" in started.stderr
 
@@ -105,4 +126,6 @@ def test_the_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> 
     for section_name, section in settings:
         assert f"\n{section_name}:" in f"\n{text}", f"section {section_name} missing from config.yaml.example"
         for key in type(section).model_fields:
-            assert f"  {key}:" in text or f"  # {key}:" in text, f"{section_name}.{key} missing from config.yaml.example"
+            assert f"  {key}:" in text or f"  # {key}:" in text, (
+                f"{section_name}.{key} missing from config.yaml.example"
+            )

@@ -13,17 +13,25 @@ async def job_count(client: TestClient) -> int:
 
 
 async def test_malformed_json_is_400(client: TestClient) -> None:
-    response = await client.post("/diagnostics/ping", data=b'{"steps": 2,', headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/diagnostics/ping", data=b'{"steps": 2,', headers={"Content-Type": "application/json"}
+    )
     assert response.status == 400
     assert (await response.json())["detail"].startswith("Malformed JSON body: Expecting")
     assert await job_count(client) == 0
 
 
 async def test_invalid_fields_are_422_naming_each_field(client: TestClient) -> None:
-    response = await client.post("/diagnostics/ping", json={"steps": 0, "ticket_key": "not a key", "step_seconds": "slow"})
+    response = await client.post(
+        "/diagnostics/ping", json={"steps": 0, "ticket_key": "not a key", "step_seconds": "slow"}
+    )
     assert response.status == 422
     errors = (await response.json())["detail"]
-    assert {tuple(error["loc"]) for error in errors} == {("body", "steps"), ("body", "ticket_key"), ("body", "step_seconds")}
+    assert {tuple(error["loc"]) for error in errors} == {
+        ("body", "steps"),
+        ("body", "ticket_key"),
+        ("body", "step_seconds"),
+    }
     steps = next(error for error in errors if error["loc"] == ["body", "steps"])
     assert steps["msg"] == "Input should be greater than or equal to 1"
     assert steps["input"] == 0

@@ -77,7 +77,9 @@ async def test_exactly_one_of_many_racing_jobs_gets_the_ticket(stores: list[JobS
 
 
 async def test_a_lock_left_by_a_finished_job_is_taken_over(stores: list[JobStore]) -> None:
-    await stores[0].create(JobRecord(job_id="gone", job_type=JobType.ping, status=JobStatus.completed, ticket_keys=["DEMO-2"]))
+    await stores[0].create(
+        JobRecord(job_id="gone", job_type=JobType.ping, status=JobStatus.completed, ticket_keys=["DEMO-2"])
+    )
     await stores[0].lock_ticket("DEMO-2", "gone", "ping")  # as if the release was lost in a crash
     await stores[1].lock_ticket("DEMO-2", "fresh", "ping")
     holder = await stores[0].ticket_lock("DEMO-2")
@@ -85,7 +87,9 @@ async def test_a_lock_left_by_a_finished_job_is_taken_over(stores: list[JobStore
 
 
 async def test_release_never_drops_another_jobs_lock(stores: list[JobStore]) -> None:
-    await stores[0].create(JobRecord(job_id="first", job_type=JobType.ping, status=JobStatus.cancelled, ticket_keys=["DEMO-3"]))
+    await stores[0].create(
+        JobRecord(job_id="first", job_type=JobType.ping, status=JobStatus.cancelled, ticket_keys=["DEMO-3"])
+    )
     await stores[0].lock_ticket("DEMO-3", "second", "ping")
     first = await stores[0].get("first")
     assert first is not None

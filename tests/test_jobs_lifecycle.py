@@ -124,7 +124,9 @@ async def test_jobs_of_a_ticket_active_first_then_latest(client: TestClient) -> 
 
 async def test_a_ticket_is_free_again_once_its_job_ends(client: TestClient) -> None:
     for expected_attempts in (1, 3):
-        response = await client.post("/diagnostics/ping", json={"ticket_key": "DEMO-2", "fail_attempts": expected_attempts - 1})
+        response = await client.post(
+            "/diagnostics/ping", json={"ticket_key": "DEMO-2", "fail_attempts": expected_attempts - 1}
+        )
         assert response.status == 200
     failing = await client.post("/diagnostics/ping", json={"ticket_key": "DEMO-2", "fail_attempts": 10})
     assert failing.status == 502

@@ -8,7 +8,7 @@ import os
 import aiohttp
 
 from bot.logs import configure_logging, redact
-from tests.test_restarts import free_port, wait_until_up
+from tests.fixtures.service import free_port, wait_until_up
 
 SECRETS = {
     "JIRA_TOKEN": "jira-token-5ecret-value",
@@ -20,7 +20,9 @@ SECRETS = {
 
 def test_redact_removes_known_secrets_and_secret_looking_parts() -> None:
     configure_logging("info", "json", secrets=["abcd-secret-1234"])
-    assert redact("calling https://x/?token=zzz&a=1 with abcd-secret-1234") == "calling https://x/?token=***&a=1 with ***"
+    assert (
+        redact("calling https://x/?token=zzz&a=1 with abcd-secret-1234") == "calling https://x/?token=***&a=1 with ***"
+    )
     assert redact("Authorization: Bearer eyJhbGciOi.J9") == "Authorization: Bearer ***"
     assert redact("Basic YWRtaW46cGFzcw==") == "Basic ***"
 

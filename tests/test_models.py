@@ -46,7 +46,12 @@ def test_selection_rules(catalogue: Catalogue, provider: str | None, model: str 
 @pytest.mark.parametrize(
     ("provider", "model", "field", "message"),
     [
-        ("openai", "claude-sonnet-4-5", "llm_model", "Model 'claude-sonnet-4-5' is not available for provider 'openai'"),
+        (
+            "openai",
+            "claude-sonnet-4-5",
+            "llm_model",
+            "Model 'claude-sonnet-4-5' is not available for provider 'openai'",
+        ),
         ("mistral", None, "llm_provider", "Unknown LLM provider 'mistral'"),
         ("mistral", "gpt-4o", "llm_provider", "Unknown LLM provider 'mistral'"),
         (None, "gpt-9", "llm_model", "Unknown model 'gpt-9'"),

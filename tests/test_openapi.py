@@ -47,14 +47,18 @@ async def test_the_document_describes_what_the_api_validates(client: TestClient)
     assert set(parameters) == {"status", "job_type", "limit", "cursor"}
     assert parameters["limit"]["schema"]["maximum"] == 500
     job = document["components"]["schemas"]["JobRecord"]
-    assert {"job_id", "status", "progress", "result", "error", "usage", "plan", "applied", "status_url"} <= set(job["properties"])
+    assert {"job_id", "status", "progress", "result", "error", "usage", "plan", "applied", "status_url"} <= set(
+        job["properties"]
+    )
 
     public = {path for path, item in document["paths"].items() if item.get("get", {}).get("security") == []}
     assert {"/", "/health", "/health/ready"} <= public
 
 
 async def test_auth_appears_in_the_document_when_enabled(aiohttp_client, nats_url: str) -> None:
-    settings = make_settings(nats_url, auth={"enabled": True, "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA"})
+    settings = make_settings(
+        nats_url, auth={"enabled": True, "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA"}
+    )
     client = await aiohttp_client(create_app(settings))
     document = await (await client.get("/openapi.json")).json()
     assert document["security"] == [{"basicAuth": []}]

@@ -40,9 +40,9 @@ async def test_an_editable_difference_is_updated_and_logged(js, nats_url: str) -
         await provision(js, make_settings(nats_url, limits={"job_retention_days": 7}))
     info = await js.stream_info("KV_augment_jobs")
     assert round(info.config.max_age) == 7 * 86400
-    assert [(entry["event"], entry["stream"], entry["changes"]) for entry in logs if entry["log_level"] == "warning"] == [
-        ("stream config updated to match the settings", "KV_augment_jobs", "max_age 2592000.0 -> 604800.0")
-    ]
+    assert [
+        (entry["event"], entry["stream"], entry["changes"]) for entry in logs if entry["log_level"] == "warning"
+    ] == [("stream config updated to match the settings", "KV_augment_jobs", "max_age 2592000.0 -> 604800.0")]
 
 
 async def test_an_incompatible_existing_stream_stops_the_start(js, settings: Settings) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from bot.app import create_app
 from bot.config import Settings
 from tests.fixtures.nats import NatsServer, make_settings
-from tests.fixtures.service import finished, service_environment, wait_for_job
+from tests.fixtures.service import finished, free_port, wait_for_job, wait_until_up
 
 
 async def test_a_restarted_service_keeps_its_jobs_and_runs_what_was_queued(aiohttp_client, settings: Settings) -> None:
@@ -30,25 +29,6 @@ async def test_a_restarted_service_keeps_its_jobs_and_runs_what_was_queued(aioht
     listing = await (await after.get("/jobs")).json()
     assert [row["job_id"] for row in listing["jobs"]] == [queued_id]
     assert (await (await after.get("/jobs/ticket/DEMO-20")).json())["job_id"] == queued_id
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def wait_until_up(session: aiohttp.ClientSession, url: str, seconds: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        try:
-            async with session.get(url + "/") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} did not come up")
 
 
 def embedded_env(port: int) -> dict[str, str]:

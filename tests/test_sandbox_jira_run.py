@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.fixtures.service import free_port
 
 
 def test_run_serves_until_interrupted(tmp_path) -> None:
-    jira_port, llm_port = _free_port(), _free_port()
+    jira_port, llm_port = free_port(), free_port()
     snapshot = tmp_path / "site.json"
     code = (
         "from pathlib import Path; from bot.sandbox import run; "

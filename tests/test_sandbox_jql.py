@@ -353,7 +353,10 @@ ERRORS = [
             "You must surround 'CF' in quotation marks to use it as a value. (line 1, character 11)"
         ),
     ),
-    ("summary ~ 'abc", "Error in the JQL Query: The quoted string 'abc' has not been completed. (line 1, character 11)"),
+    (
+        "summary ~ 'abc",
+        "Error in the JQL Query: The quoted string 'abc' has not been completed. (line 1, character 11)",
+    ),
     ('summary ~ "', "Error in the JQL Query: The quoted string has not been completed. (line 1, character 11)"),
     ("project = DEMO AND", "Error in the JQL Query: Expecting a field name at the end of the query."),
     ("(project = DEMO", "Error in the JQL Query: Expecting ')' before the end of the query."),
@@ -435,7 +438,10 @@ ERRORS = [
         "Error in the JQL Query: Expecting either 'OR' or 'AND' but got 'foo'. (line 3, character 3)",
     ),
     ("created > startOfDay(", "Error in the JQL Query: Expecting ')' before the end of the query."),
-    ("created > startOfDay(-1,)", "Error in the JQL Query: Function argument must be specified. (line 1, character 25)"),
+    (
+        "created > startOfDay(-1,)",
+        "Error in the JQL Query: Function argument must be specified. (line 1, character 25)",
+    ),
     (
         "status = \x7f",
         (
@@ -465,11 +471,17 @@ ERRORS = [
     ("text !~ foo", "The operator '!~' is not supported by the 'text' field."),
     ("status > Done", "The operator '>' is not supported by the 'status' field."),
     ("key is EMPTY", "The operator 'is' is not supported by the 'key' field."),
-    ('"Story Points" in EMPTY', "Operator 'in' does not support the empty value representation 'EMPTY' for field 'Story Points'."),
+    (
+        '"Story Points" in EMPTY',
+        "Operator 'in' does not support the empty value representation 'EMPTY' for field 'Story Points'.",
+    ),
     ("status was Done", "History searches do not support the 'status' field."),
     # Operands an operator does not take.
     ("status in Done", "Operator 'in' does not support the non-list value '\"Done\"' for field 'status'."),
-    ("assignee in currentUser()", "Operator 'in' does not support the non-list value 'currentUser()' for field 'assignee'."),
+    (
+        "assignee in currentUser()",
+        "Operator 'in' does not support the non-list value 'currentUser()' for field 'assignee'.",
+    ),
     (
         'status = (Done, "To Do")',
         "Operator '=' does not support the list value '(\"Done\", \"To Do\")' for field 'status'.",

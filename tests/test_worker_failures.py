@@ -69,7 +69,9 @@ async def test_a_worker_killed_mid_job_has_the_job_redelivered_and_finished(
     assert (await survivor.post("/diagnostics/ping", json={"ticket_key": "DEMO-11"})).status == 200
 
 
-async def test_a_worker_dying_on_the_last_attempt_fails_the_job(aiohttp_client, nats_url: str, augment_processes) -> None:
+async def test_a_worker_dying_on_the_last_attempt_fails_the_job(
+    aiohttp_client, nats_url: str, augment_processes
+) -> None:
     settings = make_settings(nats_url, limits={"max_attempts": 1})
     api = await aiohttp_client(create_app(settings, with_worker=False))
     doomed = augment_processes("worker", service_environment(settings))
@@ -102,7 +104,9 @@ async def test_sigterm_lets_running_jobs_finish(aiohttp_client, settings: Settin
     assert "draining jobs" in worker.output
 
 
-async def test_sigterm_hands_back_a_job_that_outlasts_the_drain(aiohttp_client, settings: Settings, augment_processes) -> None:
+async def test_sigterm_hands_back_a_job_that_outlasts_the_drain(
+    aiohttp_client, settings: Settings, augment_processes
+) -> None:
     api = await aiohttp_client(create_app(settings, with_worker=False))
     worker = augment_processes("worker", service_environment(settings, LIMITS_DRAIN_TIMEOUT_SECONDS="0.2"))
     response = await api.post("/diagnostics/ping", json={"async_mode": True, "steps": 30, "step_seconds": 0.1})

@@ -70,20 +70,32 @@ def _parser() -> argparse.ArgumentParser:
         ("worker", "run the workers only, against the NATS in NATS_URL"),
     ):
         command = commands.add_parser(name, help=text, description=text)
-        command.add_argument("--config", type=Path, default=None, help="config file (default: $AUGMENT_CONFIG or ./config.yaml)")
+        command.add_argument(
+            "--config", type=Path, default=None, help="config file (default: $AUGMENT_CONFIG or ./config.yaml)"
+        )
 
     hashing = commands.add_parser("hash-password", help="print an argon2 hash for AUTH_PASSWORD_HASH")
     hashing.add_argument("--stdin", action="store_true", help="read the password from standard input")
 
     jobs = commands.add_parser("jobs", help="list, show, cancel or watch jobs through the REST API")
-    jobs.add_argument("--url", default=os.environ.get("AUGMENT_URL", DEFAULT_API_URL), help="API base URL ($AUGMENT_URL)")
-    jobs.add_argument("--user", default=os.environ.get("AUGMENT_USER"), help="user for Basic auth ($AUGMENT_USER; password from $AUGMENT_PASSWORD or a prompt)")
+    jobs.add_argument(
+        "--url", default=os.environ.get("AUGMENT_URL", DEFAULT_API_URL), help="API base URL ($AUGMENT_URL)"
+    )
+    jobs.add_argument(
+        "--user",
+        default=os.environ.get("AUGMENT_USER"),
+        help="user for Basic auth ($AUGMENT_USER; password from $AUGMENT_PASSWORD or a prompt)",
+    )
     actions = jobs.add_subparsers(dest="action", metavar="action", required=True)
     listing = actions.add_parser("list", help="newest first")
     listing.add_argument("--status", choices=["started", "processing", "completed", "failed", "cancelled"])
     listing.add_argument("--type", dest="job_type")
     listing.add_argument("--limit", type=int, default=20)
-    for name, text in (("show", "print a job as JSON"), ("cancel", "cancel a job"), ("watch", "follow a job with a progress bar")):
+    for name, text in (
+        ("show", "print a job as JSON"),
+        ("cancel", "cancel a job"),
+        ("watch", "follow a job with a progress bar"),
+    ):
         action = actions.add_parser(name, help=text)
         action.add_argument("job_id")
 

@@ -44,7 +44,7 @@ class BasicAuthenticator:
         expires = self._verified.get(fingerprint)
         if expires is not None and expires > time.monotonic():
             return True
-        credentials = _decode(authorization[len("Basic "):])
+        credentials = _decode(authorization[len("Basic ") :])
         if credentials is None:
             return False
         username, password = credentials

@@ -52,7 +52,9 @@ def openapi_document(
     return document
 
 
-def _component_schemas(endpoints: list[Endpoint]) -> tuple[dict[tuple[type[BaseModel], str], dict[str, Any]], dict[str, Any]]:
+def _component_schemas(
+    endpoints: list[Endpoint],
+) -> tuple[dict[tuple[type[BaseModel], str], dict[str, Any]], dict[str, Any]]:
     wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {
         (ErrorResponse, "serialization"): None,
         (ValidationErrorResponse, "serialization"): None,

@@ -89,9 +89,7 @@ class RouteTable:
         def register(handler: Handler) -> Handler:
             summary = options.pop("summary", None) or handler.__name__.replace("_", " ").capitalize()
             description = options.pop("description", None) or (handler.__doc__ or "").strip()
-            endpoint = Endpoint(
-                method, path, handler, self.tag, summary, description, responses=responses, **options
-            )
+            endpoint = Endpoint(method, path, handler, self.tag, summary, description, responses=responses, **options)
             self.endpoints.append(endpoint)
             return handler
 
@@ -108,9 +106,7 @@ def endpoint_of(request: web.Request) -> Endpoint | None:
 
 
 def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        text=model.model_dump_json(), status=status, headers=headers, content_type="application/json"
-    )
+    return web.Response(text=model.model_dump_json(), status=status, headers=headers, content_type="application/json")
 
 
 def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -36,7 +36,9 @@ def nats_server_binary() -> Path:
     return Path(found)
 
 
-def server_command(store_dir: Path, ports_dir: Path, log_file: Path, host: str = "127.0.0.1", port: int = -1) -> list[str]:
+def server_command(
+    store_dir: Path, ports_dir: Path, log_file: Path, host: str = "127.0.0.1", port: int = -1
+) -> list[str]:
     """nats-server with JetStream; port -1 picks a free port, reported in a file in `ports_dir`."""
     return [
         str(nats_server_binary()),

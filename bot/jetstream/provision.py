@@ -121,7 +121,9 @@ async def _reconcile(js: JetStreamContext, current: api.StreamConfig, wanted: ap
         await js.update_stream(updated)
     except Exception as err:
         description = getattr(err, "description", None) or str(err)
-        raise ProvisionError(f"stream {wanted.name} differs from the settings ({shown}) and could not be updated: {description}") from err
+        raise ProvisionError(
+            f"stream {wanted.name} differs from the settings ({shown}) and could not be updated: {description}"
+        ) from err
     log.warning("stream config updated to match the settings", stream=wanted.name, changes=shown)
 
 

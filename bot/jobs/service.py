@@ -68,7 +68,7 @@ class JobService:
                 self._watch.forget(record.job_id, ended)
             await self._undo(record)
             raise
-        self._watch.index.put(record)
+        self._watch.index.add(record)  # listed at once, not only when the watcher catches up
         log.info("job queued", job_type=job_type.value, ticket_keys=record.ticket_keys)
         if ended is None:
             return record
@@ -106,7 +106,9 @@ class JobService:
         return record
 
     async def list(self, query: JobListQuery) -> JobList:
-        page = self._watch.index.page(status=query.status, job_type=query.job_type, limit=query.limit, cursor=query.cursor)
+        page = self._watch.index.page(
+            status=query.status, job_type=query.job_type, limit=query.limit, cursor=query.cursor
+        )
         records = await asyncio.gather(*(self._store.get(job_id) for job_id in page.job_ids))
         return JobList(
             jobs=[JobSummary.of(record) for record in records if record is not None],
@@ -154,4 +156,3 @@ def _fail_unqueued(record: JobRecord) -> JobRecord | None:
     record.error = "Could not be queued: NATS did not accept the job"
     record.completed_at = utc_now()
     return record
-

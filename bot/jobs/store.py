@@ -7,6 +7,7 @@ worker reporting progress, an API call cancelling) can never lose each other's u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -167,10 +168,8 @@ class JobStore:
             holder = await self.ticket_lock(ticket_key)
             if holder is None or holder.job_id != record.job_id:
                 continue
-            try:
+            with contextlib.suppress(APIError):  # taken over in between: no longer ours to release
                 await self._active.delete(ticket_key, last=holder.revision)
-            except APIError:
-                pass  # taken over in between: it is no longer ours to release
 
     async def _fail_abandoned(self, job_id: str) -> None:
         def fail(record: JobRecord) -> JobRecord | None:
@@ -181,10 +180,8 @@ class JobStore:
             record.completed_at = utc_now()
             return record
 
-        try:
+        with contextlib.suppress(JobNotFoundError):
             await self.update(job_id, fail)
-        except JobNotFoundError:
-            pass
 
     async def _is_abandoned(self, lock: TicketLock) -> bool:
         """A lock is abandoned when its job ended without releasing it, or never got going."""

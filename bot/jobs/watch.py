@@ -73,6 +73,11 @@ class JobIndex:
                 self._by_ticket[key].append(record.job_id)
         entry.ticket_keys = tuple(record.ticket_keys)
 
+    def add(self, record: JobRecord) -> None:
+        """Index a job just submitted, unless the watcher got there first with a newer state."""
+        if record.job_id not in self._entries:
+            self.put(record)
+
     def remove(self, job_id: str) -> None:
         entry = self._entries.pop(job_id, None)
         if entry is None:

@@ -73,7 +73,9 @@ class Worker:
         for pipeline in self._pipelines:
             consumer = await self._ensure_consumer(pipeline)
             subscription = await self._js.pull_subscribe_bind(consumer, stream=layout.JOBS_STREAM)
-            self._loops.append(asyncio.create_task(self._consume(pipeline, subscription), name=f"worker-{pipeline.name}"))
+            self._loops.append(
+                asyncio.create_task(self._consume(pipeline, subscription), name=f"worker-{pipeline.name}")
+            )
             advisories = await self._nc.subscribe(
                 layout.max_deliveries_advisory(consumer), queue=DEAD_LETTER_QUEUE_GROUP, cb=self._on_max_deliveries
             )

@@ -95,8 +95,15 @@ def add_confluence_routes(app: web.Application, pages: list[ConfluencePage]) -> 
         return web.Response(text=_html(page), content_type="text/html")
 
     async def spaces(request: web.Request) -> web.Response:
-        space = {"id": 98304, "key": SPACE_KEY, "name": SPACE_NAME, "type": "global", "status": "current",
-                 "_links": {"webui": f"/spaces/{SPACE_KEY}", "self": f"{_site(request)}/rest/api/space/{SPACE_KEY}"}}  # fmt: skip
+        links = {"webui": f"/spaces/{SPACE_KEY}", "self": f"{_site(request)}/rest/api/space/{SPACE_KEY}"}
+        space = {
+            "id": 98304,
+            "key": SPACE_KEY,
+            "name": SPACE_NAME,
+            "type": "global",
+            "status": "current",
+            "_links": links,
+        }
         return _json({"results": [space], "start": 0, "limit": 25, "size": 1, "_links": {"base": _site(request)}})
 
     app.router.add_get("/wiki/rest/api/space", spaces)

@@ -16,13 +16,13 @@ BANNER = "[Augment LLM sandbox — not AI]"
 _STOPWORDS = frozenset(
     """
     about above after again also among and any are because been before being below between both but
-    can could did does doing down during each few for from further had has have having her here hers
-    him his how into its itself just like more most must not now off once only other our ours out
-    over own please same she should some such than that the their theirs them then there these they
-    this those through too under until upon very was were what when where which while who whom why
-    will with would you your yours yourself write return answer given using use json text
-    jira ticket issue description summary markdown format following based provide assistant
-    """.split()
+    can could did does doing down during each few for from further had has have having her here
+    hers him his how into its itself just like more most must not now off once only other our ours
+    out over own please same she should some such than that the their theirs them then there these
+    they this those through too under until upon very was were what when where which while who whom
+    why will with would you your yours yourself write return answer given using use json text jira
+    ticket issue description summary markdown format following based provide assistant
+    """.split()  # noqa: SIM905 - one word list reads better than a column of strings
 )
 _FALLBACK_WORDS = ("scope", "release", "backlog", "estimate", "review", "rollout", "owner", "risk")
 _MIN_POOL = len(_FALLBACK_WORDS)
