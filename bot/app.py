@@ -81,9 +81,7 @@ def _lifecycle(live: _Live, with_worker: bool):  # noqa: ANN202 - aiohttp's clea
         runtime = await Runtime.open(app[SETTINGS], name="augment-serve" if with_worker else "augment-api")
         settings = runtime.settings  # aimed at the sandbox when no Jira is configured
         watch = JobWatch(runtime.buckets.jobs)
-        worker = (
-            Worker(runtime.nc, runtime.js, runtime.store, plugins.pipelines(), settings.limits) if with_worker else None
-        )
+        worker = Worker(runtime, plugins.pipelines()) if with_worker else None
         try:
             await watch.start()
             runtime.on_reconnected.append(watch.restart)
@@ -91,7 +89,7 @@ def _lifecycle(live: _Live, with_worker: bool):  # noqa: ANN202 - aiohttp's clea
                 settings=settings,
                 catalogue=app[CATALOGUE],
                 runtime=runtime,
-                jobs=JobService(runtime.js, runtime.store, watch),
+                jobs=JobService(runtime.js, runtime.store, watch, runtime.buckets.results),
                 health=HealthChecker(runtime, settings, app[CATALOGUE].default_provider),
             )
             live.runtime = runtime

@@ -60,6 +60,9 @@ class JiraSettings(Section):
     test_cases_custom_field: str = "customfield_10052"
     mandays_custom_field: str = "customfield_10053"
     timeout_seconds: float = Field(default=30, gt=0)
+    max_retries: int = Field(
+        default=4, ge=0, le=10, description="Retries on 429 (after Retry-After), 5xx and no answer."
+    )
 
     @field_validator("url")
     @classmethod
@@ -103,12 +106,34 @@ class LlmSettings(Section):
     max_retries: int = Field(default=3, ge=0, le=10)
     concurrency: int = Field(default=16, ge=1, le=1024, description="Calls in flight per provider and process.")
     output_retries: int = Field(default=1, ge=0, le=5, description="Re-asks when structured output does not validate.")
-    prices: dict[str, ModelPrice] = Field(default_factory=dict, description="USD per million tokens, by model.")
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: {
+            "gpt-5-mini": ModelPrice(input=0.25, output=2.0),
+            "gpt-4o-mini": ModelPrice(input=0.15, output=0.6),
+            "claude-sonnet-4-5": ModelPrice(input=3.0, output=15.0),
+            "claude-3-5-haiku-latest": ModelPrice(input=0.8, output=4.0),
+            "gemini-2.5-flash": ModelPrice(input=0.3, output=2.5),
+            "kimi-latest": ModelPrice(input=0.6, output=2.5),
+        },
+        description="USD per million tokens, by model; models not listed cost 0.",
+    )
 
 
 class ProviderSettings(Section):
     api_key: SecretStr = SecretStr("")
     base_url: str = ""
+
+
+class GenerationSettings(Section):
+    context_token_budget: int = Field(
+        default=8000, ge=500, le=200_000, description="Tokens of PRD and RFC text given to the LLM per ticket."
+    )
+    batch_concurrency: int = Field(default=16, ge=1, le=256, description="Tickets of one batch worked on at once.")
+
+
+class PromptSettings(Section):
+    directory: Path | None = Field(default=None, description="Templates here replace the built-in ones.")
+    projects: dict[str, Path] = Field(default_factory=dict, description="Project key → a directory of templates.")
 
 
 class NatsSettings(Section):
@@ -198,6 +223,8 @@ class Settings(BaseSettings):
     anthropic: ProviderSettings = ProviderSettings()
     google: ProviderSettings = ProviderSettings()
     moonshot: ProviderSettings = ProviderSettings()
+    generation: GenerationSettings = GenerationSettings()
+    prompts: PromptSettings = PromptSettings()
     nats: NatsSettings = NatsSettings()
     auth: AuthSettings = AuthSettings()
     webhooks: WebhookSettings = WebhookSettings()

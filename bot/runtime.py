@@ -17,7 +17,9 @@ from bot.config import ConfigError, ProviderSettings, Settings
 from bot.jetstream.connect import ReconnectHook, connect
 from bot.jetstream.embedded import EmbeddedNats
 from bot.jetstream.provision import Buckets, provision
+from bot.jira.client import JiraClient
 from bot.jobs.store import JobStore
+from bot.llm.client import Llm
 
 if TYPE_CHECKING:
     from bot.sandbox import Sandbox
@@ -27,14 +29,22 @@ log = structlog.get_logger(__name__)
 SANDBOX_API_KEY = "sandbox-key"
 
 
+# Jira calls run on threads (the jira library is synchronous): enough for a batch's tickets.
+JIRA_SPARE_THREADS = 4
+
+
 @dataclass
 class Runtime:
+    """A process's connections: NATS and its buckets, and the clients of Jira and the LLMs."""
+
     settings: Settings
     nc: Client
     js: JetStreamContext
     buckets: Buckets
     store: JobStore
     http: aiohttp.ClientSession
+    jira: JiraClient
+    llm: Llm
     embedded: EmbeddedNats | None = None
     sandbox: Sandbox | None = None
     # Run after every NATS reconnection (e.g. to re-create watchers a restarted server forgot).
@@ -71,10 +81,13 @@ class Runtime:
             raise
         store = JobStore(js, buckets, lock_ttl_seconds=settings.limits.active_lock_ttl_seconds)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        return cls(settings, nc, js, buckets, store, http, embedded, sandbox, on_reconnected)
+        jira = JiraClient(settings.jira, threads=settings.generation.batch_concurrency + JIRA_SPARE_THREADS)
+        return cls(settings, nc, js, buckets, store, http, jira, Llm(settings), embedded, sandbox, on_reconnected)
 
     async def close(self) -> None:
         await self.http.close()
+        await self.jira.close()
+        await self.llm.close()
         try:
             if self.nc.is_connected:
                 await self.nc.drain()

@@ -9,6 +9,7 @@ from bot.jobs.service import JobAlreadyFinishedError
 from bot.jobs.store import JobNotFoundError
 from bot.jobs.watch import InvalidCursorError
 from bot.services import services
+from schemas.generation import TicketWork
 from schemas.jobs import JobCancelled, JobList, JobListQuery, JobRecord
 
 routes = RouteTable("jobs")
@@ -47,6 +48,21 @@ async def get_job(request: web.Request, job_id: str) -> JobRecord:
         return await services(request).jobs.get(job_id)
     except JobNotFoundError:
         raise ApiError(404, f"Job {job_id} not found") from None
+
+
+@routes.get(
+    "/jobs/{job_id}/tickets/{ticket_key}",
+    response=TicketWork,
+    errors={404: "Unknown job, or the job has no work for this ticket"},
+    summary="One ticket's work in a job",
+)
+async def job_ticket(request: web.Request, job_id: str, ticket_key: str) -> TicketWork:
+    """The generated text, the plan and what was applied, for one ticket of a job (a batch's
+    per-ticket results are kept here, the job itself lists one line per ticket)."""
+    work = await services(request).jobs.ticket_work(job_id, ticket_key)
+    if work is None:
+        raise ApiError(404, f"Job {job_id} has no work for ticket {ticket_key}")
+    return work
 
 
 @routes.delete(

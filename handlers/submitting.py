@@ -2,7 +2,8 @@
 
 Sync calls wait up to `limits.sync_timeout_seconds`: the result (200), a failure (502,
 saying which service failed), or 202 with the status URL when the job runs longer.
-Async calls answer 202 at once. A ticket held by another job answers 409.
+Async calls (and calls without a `result` shape) answer 202 at once. A ticket held by
+another job answers 409.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ async def submit(
     ticket_keys: Sequence[str] = (),
     async_mode: bool,
     queued_message: str,
-    result: Callable[[JobRecord], BaseModel],
+    result: Callable[[JobRecord], BaseModel] | None = None,
     update_jira: bool = False,
     safety_note: str | None = SAFETY_NOTE,
+    accepted: dict[str, object] | None = None,
 ) -> web.Response:
     service = services(request)
     wait = None if async_mode else service.settings.limits.sync_timeout_seconds
@@ -42,17 +44,19 @@ async def submit(
             str(busy),
             {"X-Active-Job-Id": busy.lock.job_id, "X-Active-Job-Status-Url": job_status_url(busy.lock.job_id)},
         ) from None
-    if record.status is JobStatus.completed:
+    if record.status is JobStatus.completed and result is not None:
         return json_response(result(record))
     if record.status is JobStatus.failed:
-        raise ApiError(502, record.error or "The job failed", {"X-Job-Id": record.job_id})
+        status = record.error_status if record.error_status and record.error_status >= 400 else 502
+        raise ApiError(status, record.error or "The job failed", {"X-Job-Id": record.job_id})
     if record.status is JobStatus.cancelled:
         raise ApiError(409, f"Job {record.job_id} was cancelled", {"X-Job-Id": record.job_id})
-    accepted = JobAccepted(
+    answer = JobAccepted(
         job_id=record.job_id,
         message=queued_message,
         status_url=record.status_url,
         update_jira=update_jira,
         safety_note=safety_note,
+        **(accepted or {}),
     )
-    return json_response(accepted, 202, {"Location": record.status_url})
+    return json_response(answer, 202, {"Location": record.status_url})

@@ -58,6 +58,13 @@ class TokenUsage(BaseModel):
     output_tokens: int = 0
     cost_usd: float = 0.0
 
+    def plus(self, input_tokens: int, output_tokens: int, cost_usd: float) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens + input_tokens,
+            output_tokens=self.output_tokens + output_tokens,
+            cost_usd=round(self.cost_usd + cost_usd, 6),
+        )
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total_tokens(self) -> int:
@@ -92,12 +99,16 @@ class JobRecord(BaseModel):
     applied: list[AppliedOperation] = Field(default_factory=list)
     result: Any = None
     error: str | None = None
+    error_status: int | None = Field(
+        default=None, description="The HTTP status a synchronous call answered the error with."
+    )
     usage: TokenUsage = Field(default_factory=TokenUsage)
     attempts: int = Field(default=0, description="Deliveries to a worker so far.")
     worker: str | None = Field(default=None, description="host:pid of the worker on the latest attempt.")
     processed_tickets: int = 0
     successful_tickets: int = 0
     failed_tickets: int = 0
+    skipped_tickets: int = Field(default=0, description="Tickets another job held, so this one left them alone.")
     created_at: datetime = Field(default_factory=utc_now)
     started_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utc_now)
@@ -159,6 +170,8 @@ class JobAccepted(BaseModel):
     status: JobStatus = JobStatus.started
     message: str
     status_url: str
+    jql: str | None = None
+    max_results: int | None = None
     update_jira: bool = False
     safety_note: str | None = None
 

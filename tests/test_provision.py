@@ -28,7 +28,7 @@ async def test_provisioning_twice_changes_nothing(js, settings: Settings) -> Non
     assert before == after
     assert set(after) == {
         "AUGMENT_EVENTS", "AUGMENT_JOBS", "AUGMENT_DEAD",
-        "KV_augment_jobs", "KV_augment_active", "KV_augment_seen", "KV_augment_teams",
+        "KV_augment_jobs", "KV_augment_active", "KV_augment_seen", "KV_augment_teams", "KV_augment_results",
     }  # fmt: skip
     jobs = await js.stream_info(layout.JOBS_STREAM)
     assert jobs.config.retention == api.RetentionPolicy.WORK_QUEUE
@@ -42,7 +42,10 @@ async def test_an_editable_difference_is_updated_and_logged(js, nats_url: str) -
     assert round(info.config.max_age) == 7 * 86400
     assert [
         (entry["event"], entry["stream"], entry["changes"]) for entry in logs if entry["log_level"] == "warning"
-    ] == [("stream config updated to match the settings", "KV_augment_jobs", "max_age 2592000.0 -> 604800.0")]
+    ] == [
+        ("stream config updated to match the settings", bucket, "max_age 2592000.0 -> 604800.0")
+        for bucket in ("KV_augment_jobs", "KV_augment_results")
+    ]
 
 
 async def test_an_incompatible_existing_stream_stops_the_start(js, settings: Settings) -> None:

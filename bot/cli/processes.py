@@ -57,7 +57,7 @@ async def _work(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     runtime = await Runtime.open(settings, name="augment-worker", with_sandbox=False)
     try:
-        worker = Worker(runtime.nc, runtime.js, runtime.store, plugins.pipelines(), settings.limits)
+        worker = Worker(runtime, plugins.pipelines())
         await worker.start()
         await stop.wait()
         log.info("stopping: draining running jobs")

@@ -18,6 +18,7 @@ JOBS_BUCKET = "augment_jobs"
 ACTIVE_BUCKET = "augment_active"
 SEEN_BUCKET = "augment_seen"
 TEAMS_BUCKET = "augment_teams"
+RESULTS_BUCKET = "augment_results"
 
 DAY = 86_400.0
 # Jira retries a webhook for about 30 minutes; remember identifiers well past that.
@@ -47,6 +48,11 @@ def job_id_from_subject(subject: str) -> str:
 
 def dead_letter_subject(job_type: str, job_id: str) -> str:
     return f"augment.dead.{job_type}.{job_id}"
+
+
+def ticket_result_key(job_id: str, ticket_key: str) -> str:
+    """Key of one ticket's work in a multi-ticket job, in the results bucket."""
+    return f"{job_id}.{ticket_key}"
 
 
 def consumer_name(pipeline: str) -> str:
@@ -114,6 +120,14 @@ def buckets(settings: Settings) -> list[api.KeyValueConfig]:
             bucket=SEEN_BUCKET,
             description="Webhook identifier → first-seen time, kept past Jira's retry horizon.",
             ttl=SEEN_TTL_SECONDS,
+            replicas=replicas,
+            storage=api.StorageType.FILE,
+            direct=True,
+        ),
+        api.KeyValueConfig(
+            bucket=RESULTS_BUCKET,
+            description="Job id + ticket key → that ticket's work in a multi-ticket job (draft, plan, applied).",
+            ttl=settings.limits.job_retention_days * DAY,
             replicas=replicas,
             storage=api.StorageType.FILE,
             direct=True,

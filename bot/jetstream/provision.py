@@ -40,6 +40,7 @@ class Buckets:
     active: KeyValue
     seen: KeyValue
     teams: KeyValue
+    results: KeyValue
 
 
 async def provision(js: JetStreamContext, settings: Settings, *, wait_seconds: float = 0.0) -> Buckets:
@@ -66,6 +67,7 @@ async def _provision(js: JetStreamContext, settings: Settings) -> Buckets:
         active=await js.key_value(layout.ACTIVE_BUCKET),
         seen=await js.key_value(layout.SEEN_BUCKET),
         teams=await js.key_value(layout.TEAMS_BUCKET),
+        results=await js.key_value(layout.RESULTS_BUCKET),
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from bot.jobs.store import JobStore, Updated
+from bot.jobs.store import Updated
 from schemas.jobs import JobRecord, JobStatus, JobType
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 
 class JobCancelledError(Exception):
@@ -16,13 +20,23 @@ class JobCancelledError(Exception):
 
 
 class PermanentJobError(Exception):
-    """Fail the job now: retrying cannot help (a missing ticket, an invalid request)."""
+    """Fail the job now: retrying cannot help (a missing ticket, an LLM that failed after its retries).
+
+    `status` is what a synchronous caller gets: 404 for a missing ticket, 422 for a
+    query Jira rejects, 502 when Jira or an LLM failed.
+    """
+
+    def __init__(self, message: str, status: int = 502) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class JobContext:
-    def __init__(self, store: JobStore, claimed: Updated, attempt: int, worker_id: str) -> None:
-        self._store = store
+    def __init__(self, runtime: Runtime, claimed: Updated, attempt: int, worker_id: str) -> None:
+        self.runtime = runtime  # settings, Jira, the LLMs, the buckets
+        self._store = runtime.store
         self.latest = claimed  # this worker's last write, so the next one can skip a read
+        self._writing = asyncio.Lock()  # a job's own concurrent steps (a batch's tickets) take turns
         self.attempt = attempt
         self.worker_id = worker_id
         self.log = structlog.get_logger("job").bind(job_id=self.record.job_id, job_type=self.record.job_type.value)
@@ -52,7 +66,8 @@ class JobContext:
             change(record)
             return record
 
-        self.latest = await self._store.update(self.job_id, apply, known=self.latest)
+        async with self._writing:
+            self.latest = await self._store.update(self.job_id, apply, known=self.latest)
         if self.record.status is JobStatus.cancelled:
             raise JobCancelledError(self.job_id)
         return self.record

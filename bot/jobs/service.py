@@ -9,11 +9,14 @@ from collections.abc import Sequence
 
 import structlog
 from nats.js import JetStreamContext
+from nats.js.errors import InvalidKeyError, KeyNotFoundError
+from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from bot.jetstream import layout
 from bot.jobs.store import JobNotFoundError, JobStore
 from bot.jobs.watch import JobWatch
+from schemas.generation import TicketDescription, TicketWork
 from schemas.jobs import JobList, JobListQuery, JobRecord, JobStatus, JobSummary, JobType, Progress, utc_now
 
 log = structlog.get_logger(__name__)
@@ -26,10 +29,11 @@ class JobAlreadyFinishedError(Exception):
 
 
 class JobService:
-    def __init__(self, js: JetStreamContext, store: JobStore, watch: JobWatch) -> None:
+    def __init__(self, js: JetStreamContext, store: JobStore, watch: JobWatch, results: KeyValue) -> None:
         self._js = js
         self._store = store
         self._watch = watch
+        self._results = results
 
     async def submit(
         self,
@@ -125,6 +129,22 @@ class JobService:
             return active
         latest = self._watch.index.latest_for_ticket(ticket_key)
         return await self._store.get(latest) if latest else None
+
+    async def ticket_work(self, job_id: str, ticket_key: str) -> TicketWork | None:
+        """A ticket's draft, plan and applied operations: in the results bucket for a
+        multi-ticket job, in the record itself for a single-ticket one."""
+        ticket_key = ticket_key.upper()
+        try:
+            entry = await self._results.get(layout.ticket_result_key(job_id, ticket_key))
+            return TicketWork.model_validate_json(entry.value)
+        except (KeyNotFoundError, InvalidKeyError):
+            pass
+        record = await self._store.get(job_id)
+        if record is None or record.plan is None or record.result is None or record.ticket_keys != [ticket_key]:
+            return None
+        return TicketWork(
+            draft=TicketDescription.model_validate(record.result), plan=record.plan, applied=record.applied
+        )
 
     async def cancel(self, job_id: str) -> JobRecord:
         """A queued job never starts; a running one stops at its next step."""

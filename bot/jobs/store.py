@@ -165,11 +165,14 @@ class JobStore:
     async def release_tickets(self, record: JobRecord) -> None:
         """Drop the job's locks; a lock another job holds by now is left alone."""
         for ticket_key in record.ticket_keys:
-            holder = await self.ticket_lock(ticket_key)
-            if holder is None or holder.job_id != record.job_id:
-                continue
-            with contextlib.suppress(APIError):  # taken over in between: no longer ours to release
-                await self._active.delete(ticket_key, last=holder.revision)
+            await self.release_ticket(ticket_key, record.job_id)
+
+    async def release_ticket(self, ticket_key: str, job_id: str) -> None:
+        holder = await self.ticket_lock(ticket_key)
+        if holder is None or holder.job_id != job_id:
+            return
+        with contextlib.suppress(APIError):  # taken over in between: no longer ours to release
+            await self._active.delete(ticket_key, last=holder.revision)
 
     async def _fail_abandoned(self, job_id: str) -> None:
         def fail(record: JobRecord) -> JobRecord | None:

@@ -20,23 +20,24 @@ import json
 import os
 import socket
 from collections.abc import Awaitable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
-from bot.config import LimitSettings
 from bot.jetstream import layout
 from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
 from bot.jobs.pipeline import JobRoute, Pipeline
-from bot.jobs.store import JobNotFoundError, JobStore
+from bot.jobs.store import JobNotFoundError
 from bot.logs import redact
 from schemas.jobs import JobRecord, JobStatus, utc_now
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -50,19 +51,13 @@ def worker_identity() -> str:
 
 
 class Worker:
-    def __init__(
-        self,
-        nc: Client,
-        js: JetStreamContext,
-        store: JobStore,
-        pipelines: Sequence[Pipeline],
-        limits: LimitSettings,
-    ) -> None:
-        self._nc = nc
-        self._js = js
-        self._store = store
+    def __init__(self, runtime: Runtime, pipelines: Sequence[Pipeline]) -> None:
+        self._runtime = runtime
+        self._nc = runtime.nc
+        self._js = runtime.js
+        self._store = runtime.store
         self._pipelines = [pipeline for pipeline in pipelines if pipeline.routes]
-        self._limits = limits
+        self._limits = runtime.settings.limits
         self.identity = worker_identity()
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -148,7 +143,7 @@ class Worker:
         if record.ticket_keys:
             structlog.contextvars.bind_contextvars(ticket_key=record.ticket_keys[0])
         route = pipeline.routes[record.job_type]
-        context = JobContext(self._store, claimed, attempt, self.identity)
+        context = JobContext(self._runtime, claimed, attempt, self.identity)
         heartbeat = asyncio.create_task(self._heartbeat(message))
         try:
             result = await _within(self._timeout(route), route.handler(context))
@@ -158,7 +153,7 @@ class Worker:
             await asyncio.shield(self._hand_back(job_id, message))
             raise
         except PermanentJobError as err:
-            await self._dead_letter(job_id, _describe(err), message)
+            await self._dead_letter(job_id, _describe(err), message, status=err.status)
         except Exception as err:
             await self._retry_or_dead_letter(job_id, attempt, err, message)
         else:
@@ -227,12 +222,13 @@ class Worker:
         log.warning("job attempt failed; will retry", attempt=attempt, delay=delay, error=reason)
         await message.nak(delay=delay)
 
-    async def _dead_letter(self, job_id: str, reason: str, message: Msg | None) -> None:
+    async def _dead_letter(self, job_id: str, reason: str, message: Msg | None, status: int | None = None) -> None:
         def fail(record: JobRecord) -> JobRecord | None:
             if record.status.is_final:
                 return None
             record.status = JobStatus.failed
             record.error = reason
+            record.error_status = status
             record.completed_at = utc_now()
             record.progress.message = f"Failed: {reason}"
             return record

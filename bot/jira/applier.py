@@ -1,0 +1,64 @@
+"""The one applier: carries out a plan's operations in order, recording each before the next.
+
+A redelivered job calls it again with what was already recorded and it goes on from
+there. An operation that reached Jira but was not recorded (a crash in between) is
+recognised by Jira already holding the target value, so it is not done twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from bot.jira.client import JiraClient
+from schemas.jobs import AppliedOperation, PlanOperation
+
+Record = Callable[[AppliedOperation], Awaitable[None]]
+
+APPLIED = "applied"
+ALREADY_APPLIED = "already_applied"
+CONFLICT = "conflict"
+
+
+class Applier:
+    def __init__(self, jira: JiraClient) -> None:
+        self._jira = jira
+
+    async def apply(
+        self, plan: Sequence[PlanOperation], applied: Sequence[AppliedOperation], record: Record
+    ) -> list[AppliedOperation]:
+        """Apply what is not yet in `applied`; `record` must persist each result before this goes on."""
+        done = {entry.op_id for entry in applied}
+        results = list(applied)
+        for operation in plan:
+            if operation.op_id in done:
+                continue
+            entry = AppliedOperation(op_id=operation.op_id, outcome=await self._apply(operation))
+            await record(entry)
+            results.append(entry)
+        return results
+
+    async def _apply(self, operation: PlanOperation) -> dict[str, Any]:
+        if operation.kind == "update_fields":
+            return await self._update_fields(operation)
+        raise ValueError(f"operation kind {operation.kind!r} cannot be applied yet")
+
+    async def _update_fields(self, operation: PlanOperation) -> dict[str, Any]:
+        """Write fields, unless someone changed them since the plan was made."""
+        key = operation.ticket_key
+        assert key is not None, "update_fields always names its ticket"
+        target: dict[str, Any] = operation.payload["fields"]
+        expected: dict[str, Any] = operation.payload.get("expect", {})
+        current = await self._jira.field_values(key, sorted(set(target) | set(expected)))
+        if all(_same(current[name], value) for name, value in target.items()):
+            return {"status": ALREADY_APPLIED}
+        changed = [name for name, value in expected.items() if not _same(current[name], value)]
+        if changed:
+            return {"status": CONFLICT, "changed_fields": changed}
+        await self._jira.update_fields(key, target)
+        return {"status": APPLIED, "fields": sorted(target)}
+
+
+def _same(current: Any, expected: Any) -> bool:
+    # Jira gives null for an empty text field; a plan says "".
+    return (current or "") == (expected or "")

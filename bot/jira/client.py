@@ -1,0 +1,207 @@
+"""Jira through the `jira` library, made async and given explicit retry rules.
+
+The library is synchronous (requests), so calls run on a thread pool sized for the
+work in flight. Its own retries are switched off: here, 429 waits as long as
+`Retry-After` says (capped), 5xx and connection failures back off exponentially, and
+everything else fails at once with a message that says what Jira answered.
+`str(JIRAError)` can contain request headers, Authorization included, so it is never
+used: messages are built from the status and Jira's own error text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import requests
+import structlog
+from jira import JIRA, JIRAError
+
+from bot.config import JiraSettings
+from bot.logs import redact
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+RETRY_AFTER_CAP_SECONDS = 60.0
+BACKOFF_BASE_SECONDS = 0.5
+SEARCH_PAGE_SIZE = 100
+
+
+class JiraError(Exception):
+    """Jira refused or failed; `status` is Jira's HTTP status (None: no answer)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class JiraNotFoundError(JiraError):
+    pass
+
+
+class JiraQueryError(JiraError):
+    """Jira rejected a JQL query; the message is Jira's."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    key: str
+    summary: str
+    issue_type: str
+    status: str
+    project: str
+    description: str  # wiki markup, "" when empty
+    labels: tuple[str, ...]
+    parent_key: str | None
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+class JiraClient:
+    def __init__(self, settings: JiraSettings, *, threads: int = 8) -> None:
+        self._settings = settings
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="jira")
+        self._connect_lock = threading.Lock()
+        self._jira: JIRA | None = None
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+        if self._jira is not None:
+            self._jira.close()
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def ticket(self, key: str, *, custom_fields: tuple[str, ...] = ()) -> Ticket:
+        fields = ["summary", "issuetype", "status", "project", "description", "labels", "parent", *custom_fields]
+        issue = await self._call(f"read {key}", lambda jira: jira.issue(key, fields=",".join(fields)).raw)
+        return _ticket(issue, custom_fields)
+
+    async def field_values(self, key: str, names: list[str]) -> dict[str, Any]:
+        issue = await self._call(f"read {key}", lambda jira: jira.issue(key, fields=",".join(names)).raw)
+        return {name: issue["fields"].get(name) for name in names}
+
+    async def search_keys(self, jql: str, limit: int) -> list[str]:
+        """Keys of the issues matching `jql`, in Jira's order, at most `limit`."""
+        keys: list[str] = []
+        token: str | None = None
+        while len(keys) < limit:
+            page_size = min(SEARCH_PAGE_SIZE, limit - len(keys))
+            page = await self._call(
+                "search",
+                lambda jira, token=token, size=page_size: jira.enhanced_search_issues(
+                    jql, nextPageToken=token, maxResults=size, fields=["key"], json_result=True
+                ),
+            )
+            keys += [issue["key"] for issue in page.get("issues", [])]
+            token = page.get("nextPageToken")
+            if page.get("isLast", token is None) or not token:
+                break
+        return keys[:limit]
+
+    async def check_jql(self, jql: str) -> None:
+        """Raise JiraQueryError with Jira's message when Jira rejects the query."""
+        await self._call(
+            "search", lambda jira: jira.enhanced_search_issues(jql, maxResults=1, fields=["key"], json_result=True)
+        )
+
+    # -- writing ---------------------------------------------------------------------
+
+    async def update_fields(self, key: str, fields: dict[str, Any]) -> None:
+        await self._call(f"update {key}", lambda jira: jira.issue(key, fields="summary").update(fields=fields))
+
+    # -- the calls -------------------------------------------------------------------
+
+    async def _call(self, action: str, call: Callable[[JIRA], T]) -> T:
+        loop = asyncio.get_running_loop()
+        attempts = self._settings.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return await loop.run_in_executor(self._pool, self._run, call)
+            except JIRAError as err:
+                delay = _retry_delay(err.status_code, _retry_after(err), attempt)
+                if delay is None or attempt == attempts:
+                    raise _as_error(action, err) from None
+                log.warning("jira call failed; retrying", action=action, status=err.status_code, delay=delay)
+            except (requests.ConnectionError, requests.Timeout) as err:
+                if attempt == attempts:
+                    raise JiraError(f"Jira did not answer ({action}): {redact(type(err).__name__)}") from None
+                delay = _backoff(attempt)
+                log.warning("jira unreachable; retrying", action=action, delay=delay)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _run(self, call: Callable[[JIRA], T]) -> T:
+        return call(self._client())
+
+    def _client(self) -> JIRA:
+        with self._connect_lock:
+            if self._jira is None:
+                settings = self._settings
+                self._jira = JIRA(
+                    server=settings.url,
+                    basic_auth=(settings.email, settings.token.get_secret_value()),
+                    timeout=settings.timeout_seconds,
+                    max_retries=0,  # retries are decided in _call
+                    options={"rest_api_version": "2"},
+                )
+            return self._jira
+
+
+def _ticket(issue: dict[str, Any], custom_fields: tuple[str, ...]) -> Ticket:
+    fields = issue["fields"]
+    parent = fields.get("parent") or {}
+    return Ticket(
+        key=issue["key"],
+        summary=fields.get("summary") or "",
+        issue_type=(fields.get("issuetype") or {}).get("name", ""),
+        status=(fields.get("status") or {}).get("name", ""),
+        project=(fields.get("project") or {}).get("key", issue["key"].split("-")[0]),
+        description=fields.get("description") or "",
+        labels=tuple(fields.get("labels") or ()),
+        parent_key=parent.get("key"),
+        custom={name: fields.get(name) for name in custom_fields},
+    )
+
+
+def _retry_after(err: JIRAError) -> float | None:
+    headers = err.response.headers if err.response is not None else {}
+    value = headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff
+
+
+def _retry_delay(status: int | None, retry_after: float | None, attempt: int) -> float | None:
+    """Seconds to wait before trying again, or None when retrying cannot help."""
+    if status == 429 or (status is not None and status >= 500):
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), RETRY_AFTER_CAP_SECONDS)
+        return _backoff(attempt)
+    return None
+
+
+def _backoff(attempt: int) -> float:
+    return BACKOFF_BASE_SECONDS * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
+
+
+def _as_error(action: str, err: JIRAError) -> JiraError:
+    status = err.status_code
+    detail = redact((err.text or "").strip()) or "no details"
+    if status == 404:
+        return JiraNotFoundError(f"Jira: not found ({action}): {detail}", status)
+    if status == 400 and action == "search":
+        return JiraQueryError(detail, status)
+    if status in (401, 403):
+        return JiraError(
+            f"Jira refused the bot account ({action}): HTTP {status}; check jira.email and jira.token", status
+        )
+    if status == 429 or (status is not None and status >= 500):
+        return JiraError(f"Jira kept failing ({action}): HTTP {status} after retries: {detail}", status)
+    return JiraError(f"Jira rejected the request ({action}): HTTP {status}: {detail}", status)

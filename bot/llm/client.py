@@ -1,0 +1,119 @@
+"""`Llm`: one interface to the four providers, with keys, limits and output validation.
+
+Each provider has an adapter (openai_chat, anthropic_messages, gemini_content) that builds
+the request, calls the SDK with its transport retries, and returns the answer text and token
+counts; this module adds what is common: credentials, the per-provider concurrency limit,
+pricing, and re-asking when structured output does not validate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.config import Settings
+
+from .anthropic_messages import AnthropicMessages
+from .catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS, PROVIDERS, ModelChoice
+from .gemini_content import GeminiContent
+from .openai_chat import OpenAiChat
+from .types import Answer, LlmError, LlmOutputError, Prompt, Reply, Turn, Usage
+
+M = TypeVar("M", bound=BaseModel)
+
+REASK = "Your previous answer did not validate: {problems}. Answer again with valid JSON for the schema."
+# Enough of pydantic's error list to fix the answer without flooding the conversation.
+MAX_PROBLEMS = 10
+
+
+class Adapter(Protocol):
+    async def send(self, model: str, system: str, turns: Sequence[Turn], output: type[BaseModel] | None) -> Reply: ...
+
+    async def close(self) -> None: ...
+
+
+class Llm:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._adapters: dict[str, Adapter] = {}
+        # Held for a whole call, SDK retries and their waits included: a provider that is
+        # rate-limiting us should not get more calls in flight while we back off.
+        self._limits = {provider: asyncio.Semaphore(settings.llm.concurrency) for provider in PROVIDERS}
+
+    async def text(self, choice: ModelChoice, prompt: Prompt) -> Answer[str]:
+        reply = await self._send(choice, prompt.system, [Turn("user", prompt.user)], None)
+        return Answer(reply.text, self._usage(choice.model, [reply]), choice.provider, choice.model, attempts=1)
+
+    async def structured(self, choice: ModelChoice, prompt: Prompt, output: type[M]) -> Answer[M]:
+        turns = [Turn("user", prompt.user)]
+        replies: list[Reply] = []
+        problems = ""
+        for attempt in range(1, self._settings.llm.output_retries + 2):
+            reply = await self._send(choice, prompt.system, turns, output)
+            replies.append(reply)
+            try:
+                value = output.model_validate_json(reply.text)
+            except ValidationError as exc:
+                problems = _problems(exc)
+                turns += [Turn("assistant", reply.text), Turn("user", REASK.format(problems=problems))]
+                continue
+            return Answer(value, self._usage(choice.model, replies), choice.provider, choice.model, attempt)
+        raise LlmOutputError(
+            choice.provider,
+            choice.model,
+            f"the answer did not match {output.__name__} after {len(replies)} attempts: {problems}",
+            usage=self._usage(choice.model, replies),
+            attempts=len(replies),
+        )
+
+    async def close(self) -> None:
+        adapters, self._adapters = list(self._adapters.values()), {}
+        for adapter in adapters:
+            await adapter.close()
+
+    async def _send(
+        self, choice: ModelChoice, system: str, turns: Sequence[Turn], output: type[BaseModel] | None
+    ) -> Reply:
+        adapter = self._adapter(choice)
+        async with self._limits[choice.provider]:
+            return await adapter.send(choice.model, system, turns, output)
+
+    def _adapter(self, choice: ModelChoice) -> Adapter:
+        """The provider's adapter, built on first use; LlmError if its key is not configured."""
+        if choice.provider in self._adapters:
+            return self._adapters[choice.provider]
+        if choice.provider not in PROVIDERS:
+            raise LlmError(choice.provider, choice.model, "unknown LLM provider", retryable=False)
+        section = PROVIDER_SETTINGS[choice.provider]
+        credentials = getattr(self._settings, section)
+        key = credentials.api_key.get_secret_value()
+        if not key:
+            raise LlmError(choice.provider, choice.model, f"{section.upper()}_API_KEY is not set", retryable=False)
+        url = credentials.base_url or DEFAULT_BASE_URLS[choice.provider]
+        timeout, retries = self._settings.llm.timeout_seconds, self._settings.llm.max_retries
+        adapter: Adapter
+        if choice.provider == "claude":
+            adapter = AnthropicMessages(key, url, timeout, retries)
+        elif choice.provider == "gemini":
+            adapter = GeminiContent(key, url, timeout, retries)
+        else:
+            adapter = OpenAiChat(choice.provider, key, url, timeout, retries, json_schema=choice.provider == "openai")
+        self._adapters[choice.provider] = adapter
+        return adapter
+
+    def _usage(self, model: str, replies: Sequence[Reply]) -> Usage:
+        input_tokens = sum(reply.input_tokens for reply in replies)
+        output_tokens = sum(reply.output_tokens for reply in replies)
+        price = self._settings.llm.prices.get(model)
+        cost = input_tokens / 1e6 * price.input + output_tokens / 1e6 * price.output if price else 0.0
+        return Usage(input_tokens, output_tokens, cost)
+
+
+def _problems(exc: ValidationError) -> str:
+    """pydantic's errors as `path: message` pairs (bad JSON shows up as one `json_invalid` error)."""
+    found = exc.errors(include_url=False, include_context=False, include_input=False)
+    parts = [f"{'.'.join(str(p) for p in error['loc']) or '(root)'}: {error['msg']}" for error in found]
+    return "; ".join(parts[:MAX_PROBLEMS])

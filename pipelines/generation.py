@@ -1,0 +1,210 @@
+"""Description jobs: `single` (one ticket) and `batch` (the tickets of a JQL query).
+
+Both draft first (generate + plan) and only then, with `update_jira`, hand the plan to
+the applier. What is drafted and applied is recorded as it happens, so a redelivered
+job resumes: it neither asks the LLM again for a ticket it already has nor writes twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from bot.jetstream import layout
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier
+from bot.jira.client import JiraError, JiraQueryError
+from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
+from bot.jobs.pipeline import Pipeline
+from bot.jobs.store import TicketBusyError
+from bot.llm.catalogue import ModelChoice
+from pipelines.describing import Describer
+from schemas.generation import (
+    BatchTicketOutcome,
+    GenerateBatchRequest,
+    GenerateSingleRequest,
+    TicketDescription,
+    TicketWork,
+)
+from schemas.jobs import AppliedOperation, JobRecord, JobType
+
+pipeline = Pipeline("generation")
+
+CHANGED_MEANWHILE = "{key} changed in Jira while its description was being generated; it was not overwritten"
+
+
+async def describe_single(job: JobContext) -> TicketDescription:
+    request = GenerateSingleRequest.model_validate(job.request)
+    work = _single_work(job.record)
+    if work is None:
+        await job.progress(f"Generating the description of {request.ticket_key}", processed=0, total=1)
+        work = await Describer(job, _choice(request)).draft(request.ticket_key)
+        await job.update(lambda record: _keep_single_draft(record, work))
+    if request.update_jira:
+        await job.progress(f"Writing the description of {request.ticket_key}")
+        work.applied = await Applier(job.runtime.jira).apply(work.plan, work.applied, _record_applied(job))
+    return _final(work)
+
+
+async def describe_batch(job: JobContext) -> list[dict]:
+    request = GenerateBatchRequest.model_validate(job.request)
+    if not job.record.ticket_keys:  # a redelivered batch keeps the tickets it found first
+        try:
+            keys = await job.runtime.jira.search_keys(request.jql, request.max_results)
+        except JiraQueryError as err:
+            raise PermanentJobError(f"Jira rejected the JQL: {err}", status=422) from None
+        except JiraError as err:
+            raise PermanentJobError(str(err)) from None
+        await job.update(lambda record: _start_batch(record, keys))
+    batch = Batch(job, request)
+    await batch.run()
+    return job.record.result
+
+
+class Batch:
+    """The tickets of one batch, `generation.batch_concurrency` at a time.
+
+    Cancellation is checked before each ticket: tickets under way finish, no new one starts.
+    """
+
+    def __init__(self, job: JobContext, request: GenerateBatchRequest) -> None:
+        self._job = job
+        self._request = request
+        self._describer = Describer(job, _choice(request))
+        done = {outcome["ticket_key"] for outcome in job.record.result or []}
+        self._todo: Iterator[str] = iter([key for key in job.record.ticket_keys if key not in done])
+        self._cancelled = False
+
+    async def run(self) -> None:
+        workers = self._job.runtime.settings.generation.batch_concurrency
+        await asyncio.gather(*(self._work() for _ in range(workers)))
+        if self._cancelled:
+            raise JobCancelledError(self._job.job_id)
+
+    async def _work(self) -> None:
+        for key in self._todo:
+            if self._cancelled:
+                return
+            try:
+                await self._job.check_cancelled()
+                outcome = await self._ticket(key)
+                await self._job.update(lambda record, outcome=outcome: _count(record, outcome))
+            except JobCancelledError:
+                self._cancelled = True
+                return
+
+    async def _ticket(self, key: str) -> BatchTicketOutcome:
+        store = self._job.runtime.store
+        try:
+            await store.lock_ticket(key, self._job.job_id, self._job.job_type)
+        except TicketBusyError as busy:
+            return BatchTicketOutcome(ticket_key=key, success=False, skipped=True, error=str(busy))
+        try:
+            work = await self._work_on(key)
+        except PermanentJobError as err:
+            return BatchTicketOutcome(ticket_key=key, success=False, error=str(err))
+        finally:
+            await store.release_ticket(key, self._job.job_id)
+        final = _final(work)
+        return BatchTicketOutcome(
+            ticket_key=key, success=final.success, updated_in_jira=final.updated_in_jira, error=final.message
+        )
+
+    async def _work_on(self, key: str) -> TicketWork:
+        results = self._job.runtime.buckets.results
+        result_key = layout.ticket_result_key(self._job.job_id, key)
+        work = await _stored_work(results, result_key)
+        if work is None:
+            work = await self._describer.draft(key)
+            await results.put(result_key, work.model_dump_json().encode())
+            usage = work.draft.usage
+            await self._job.update(
+                lambda record: setattr(
+                    record, "usage", record.usage.plus(usage.input_tokens, usage.output_tokens, usage.cost_usd)
+                )
+            )
+        if self._request.update_jira:
+
+            async def record(entry: AppliedOperation) -> None:
+                work.applied.append(entry)
+                await results.put(result_key, work.model_dump_json().encode())
+
+            try:
+                await Applier(self._job.runtime.jira).apply(work.plan, list(work.applied), record)
+            except JiraError as err:
+                raise PermanentJobError(str(err)) from None
+        return work
+
+
+def _choice(request: GenerateSingleRequest | GenerateBatchRequest) -> ModelChoice:
+    # The API resolved the provider and model before queuing (GET /models rules).
+    assert request.llm_provider and request.llm_model
+    return ModelChoice(request.llm_provider, request.llm_model)
+
+
+def _single_work(record: JobRecord) -> TicketWork | None:
+    """The draft of an earlier attempt of this job, if it got that far."""
+    if record.plan is None or record.result is None:
+        return None
+    return TicketWork(draft=TicketDescription.model_validate(record.result), plan=record.plan, applied=record.applied)
+
+
+def _keep_single_draft(record: JobRecord, work: TicketWork) -> None:
+    record.plan = work.plan
+    record.result = work.draft.model_dump(mode="json")
+    usage = work.draft.usage
+    record.usage = record.usage.plus(usage.input_tokens, usage.output_tokens, usage.cost_usd)
+
+
+def _record_applied(job: JobContext):  # noqa: ANN202 - the applier's Record
+    async def record(entry: AppliedOperation) -> None:
+        await job.update(lambda current: current.applied.append(entry))
+
+    return record
+
+
+def _final(work: TicketWork) -> TicketDescription:
+    """The draft, saying whether it reached Jira and, if not, why."""
+    outcomes = [entry.outcome.get("status") for entry in work.applied]
+    if not outcomes:
+        return work.draft
+    if CONFLICT in outcomes:
+        message = CHANGED_MEANWHILE.format(key=work.draft.ticket_key)
+        return work.draft.model_copy(update={"success": False, "updated_in_jira": False, "message": message})
+    written = all(outcome in (APPLIED, ALREADY_APPLIED) for outcome in outcomes)
+    return work.draft.model_copy(update={"updated_in_jira": written})
+
+
+def _start_batch(record: JobRecord, keys: list[str]) -> None:
+    record.ticket_keys = keys
+    record.progress.total = len(keys)
+    record.progress.processed = 0
+    record.progress.message = f"{len(keys)} tickets found"
+    record.result = []
+
+
+def _count(record: JobRecord, outcome: BatchTicketOutcome) -> None:
+    record.result = [*(record.result or []), outcome.model_dump(mode="json")]
+    record.processed_tickets += 1
+    if outcome.skipped:
+        record.skipped_tickets += 1
+    elif outcome.success:
+        record.successful_tickets += 1
+    else:
+        record.failed_tickets += 1
+    record.progress.processed = record.processed_tickets
+    record.progress.message = f"{record.processed_tickets} of {record.progress.total} tickets processed"
+
+
+async def _stored_work(results: KeyValue, key: str) -> TicketWork | None:
+    try:
+        entry = await results.get(key)
+    except KeyNotFoundError:
+        return None
+    return TicketWork.model_validate_json(entry.value)
+
+
+pipeline.on(JobType.single, describe_single)
+pipeline.on(JobType.batch, describe_batch)
