@@ -29,6 +29,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/batch.py
 
 clean:
 	rm -rf $(VENV) .augment .pytest_cache

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
 
 from bot import plugins
+from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.health import HealthChecker
 from bot.http.auth import BasicAuthenticator
@@ -17,8 +19,9 @@ from bot.jobs.service import JobService
 from bot.jobs.watch import JobWatch
 from bot.jobs.worker import Worker
 from bot.llm.catalogue import Catalogue, ModelChoiceError
-from bot.runtime import Runtime
+from bot.runtime import Runtime, subscribe_to_sandbox
 from bot.services import SERVICES, Services
+from bot.webhooks.intake import WebhookIntake
 from schemas.llm import LlmChoice
 
 log = structlog.get_logger(__name__)
@@ -35,8 +38,17 @@ def build_catalogue(settings: Settings) -> Catalogue:
         raise ConfigError(f"{err.field}: {err}") from None
 
 
-def create_app(settings: Settings, *, with_worker: bool = True) -> web.Application:
-    """The API; with `with_worker` this process also runs every pipeline (`augment serve`)."""
+def create_app(
+    settings: Settings,
+    *,
+    with_worker: bool = True,
+    clock: Clock | None = None,
+    sandbox_webhook_url: str | None = None,
+) -> web.Application:
+    """The API; with `with_worker` this process also runs every pipeline (`augment serve`).
+
+    `clock` replaces the system time (tests use it to be hours later at once). When the
+    sandbox runs, it is told to send its webhooks to `sandbox_webhook_url`."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[access_log, errors, authentication],
@@ -53,7 +65,7 @@ def create_app(settings: Settings, *, with_worker: bool = True) -> web.Applicati
     live = _Live()
     app[NATS_READY] = live.nats_ready
     add_endpoints(app, app[ENDPOINTS])
-    app.cleanup_ctx.append(_lifecycle(live, with_worker))
+    app.cleanup_ctx.append(_lifecycle(live, with_worker, clock, sandbox_webhook_url))
     return app
 
 
@@ -76,9 +88,12 @@ def _choose_model(request: web.Request, body: LlmChoice) -> None:
     body.llm_provider, body.llm_model = choice.provider, choice.model
 
 
-def _lifecycle(live: _Live, with_worker: bool):  # noqa: ANN202 - aiohttp's cleanup context shape
+def _lifecycle(  # noqa: ANN202 - aiohttp's cleanup context shape
+    live: _Live, with_worker: bool, clock: Clock | None, sandbox_webhook_url: str | None
+):
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        runtime = await Runtime.open(app[SETTINGS], name="augment-serve" if with_worker else "augment-api")
+        name = "augment-serve" if with_worker else "augment-api"
+        runtime = await Runtime.open(app[SETTINGS], name=name, clock=clock)
         settings = runtime.settings  # aimed at the sandbox when no Jira is configured
         watch = JobWatch(runtime.buckets.jobs)
         worker = Worker(runtime, plugins.pipelines()) if with_worker else None
@@ -91,10 +106,15 @@ def _lifecycle(live: _Live, with_worker: bool):  # noqa: ANN202 - aiohttp's clea
                 runtime=runtime,
                 jobs=JobService(runtime.js, runtime.store, watch, runtime.buckets.results),
                 health=HealthChecker(runtime, settings, app[CATALOGUE].default_provider),
+                webhooks=WebhookIntake(
+                    runtime.js, runtime.buckets.seen, runtime.clock, timedelta(hours=settings.webhooks.dedupe_hours)
+                ),
             )
             live.runtime = runtime
             if worker is not None:
                 await worker.start()
+            if runtime.sandbox is not None and sandbox_webhook_url:
+                await subscribe_to_sandbox(runtime.sandbox, settings, sandbox_webhook_url)
             yield
         finally:
             live.runtime = None

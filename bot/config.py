@@ -169,6 +169,78 @@ class AuthSettings(Section):
 class WebhookSettings(Section):
     secret: SecretStr = SecretStr("")
     url_token: SecretStr = SecretStr("")
+    # Jira retries a delivery up to 5 times, 5-15 minutes apart: about 75 minutes at most.
+    dedupe_hours: float = Field(
+        default=24, ge=2, le=720, description="How long a webhook identifier is remembered, to drop Jira's retries."
+    )
+
+
+class TriggerAction(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    job_type: Literal["single"] = Field(description="The job to run on the ticket.")
+    update_jira: bool = Field(default=False, description="Write to Jira; false: preview only.")
+    reply: Literal["comment", "none"] = Field(
+        default="comment", description="comment: post the preview or result on the ticket."
+    )
+    llm_provider: str | None = None
+    llm_model: str | None = None
+
+
+class TriggerRule(BaseModel):
+    """`on` an event, for tickets that pass every filter, run `action`."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=64)
+    on: Literal["issue_created", "issue_updated", "label_added", "comment_command"]
+    projects: list[str] = Field(default_factory=list, description="Project keys; empty: any.")
+    issue_types: list[str] = Field(default_factory=list, description="Issue type names; empty: any.")
+    labels: list[str] = Field(default_factory=list, description="Labels the ticket must all have.")
+    description_empty: bool | None = Field(default=None, description="true/false: only tickets with(out) one.")
+    label: str | None = Field(default=None, description="label_added: the label whose addition fires the rule.")
+    command: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9-]*$", description="comment_command: the command this rule adds."
+    )
+    action: TriggerAction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, value: Any) -> Any:
+        # YAML 1.1 (PyYAML) reads the key `on` as the boolean true.
+        if isinstance(value, dict) and True in value:
+            value = {("on" if key is True else key): item for key, item in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _needs_its_key(self) -> TriggerRule:
+        if self.on == "label_added" and not self.label:
+            raise ValueError(f"rule {self.name}: on label_added needs `label`")
+        if self.on == "comment_command" and not self.command:
+            raise ValueError(f"rule {self.name}: on comment_command needs `command`")
+        return self
+
+
+class TriggerSettings(Section):
+    rules: list[TriggerRule] = Field(default_factory=list)
+    max_runs_per_ticket_per_hour: int = Field(
+        default=3, ge=1, le=1000, description="A rule fires at most this often per ticket per hour."
+    )
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[TriggerRule]) -> list[TriggerRule]:
+        names = [rule.name for rule in rules]
+        if duplicated := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"rule names must be unique: {', '.join(duplicated)}")
+        return rules
+
+
+class CommandSettings(Section):
+    users: list[str] = Field(
+        default_factory=list, description="Jira account ids that may run /augment commands; '*': anyone."
+    )
+    projects: list[str] = Field(default_factory=list, description="Project keys where commands run; '*': any.")
 
 
 class LimitSettings(Section):
@@ -228,6 +300,8 @@ class Settings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     auth: AuthSettings = AuthSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    triggers: TriggerSettings = TriggerSettings()
+    commands: CommandSettings = CommandSettings()
     limits: LimitSettings = LimitSettings()
     sandbox: SandboxSettings = SandboxSettings()
 

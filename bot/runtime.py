@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from pydantic import SecretStr
 
+from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, ProviderSettings, Settings
 from bot.jetstream.connect import ReconnectHook, connect
 from bot.jetstream.embedded import EmbeddedNats
@@ -49,9 +51,12 @@ class Runtime:
     sandbox: Sandbox | None = None
     # Run after every NATS reconnection (e.g. to re-create watchers a restarted server forgot).
     on_reconnected: list[ReconnectHook] = field(default_factory=list)
+    clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
-    async def open(cls, settings: Settings, *, name: str, with_sandbox: bool = True) -> Runtime:
+    async def open(
+        cls, settings: Settings, *, name: str, with_sandbox: bool = True, clock: Clock | None = None
+    ) -> Runtime:
         """Connect (starting an embedded nats-server without NATS_URL) and provision.
 
         With no Jira configured (and `with_sandbox`), the sandbox starts too and the
@@ -82,7 +87,20 @@ class Runtime:
         store = JobStore(js, buckets, lock_ttl_seconds=settings.limits.active_lock_ttl_seconds)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         jira = JiraClient(settings.jira, threads=settings.generation.batch_concurrency + JIRA_SPARE_THREADS)
-        return cls(settings, nc, js, buckets, store, http, jira, Llm(settings), embedded, sandbox, on_reconnected)
+        return cls(
+            settings,
+            nc,
+            js,
+            buckets,
+            store,
+            http,
+            jira,
+            Llm(settings),
+            embedded,
+            sandbox,
+            on_reconnected,
+            clock or SystemClock(),
+        )
 
     async def close(self) -> None:
         await self.http.close()
@@ -156,4 +174,42 @@ def _pointed_at(settings: Settings, sandbox: Sandbox) -> Settings:
         current: ProviderSettings = getattr(settings, section)
         if not current.api_key.get_secret_value():
             providers[section] = ProviderSettings(api_key=SecretStr(SANDBOX_API_KEY), base_url=sandbox.llm_url + path)
-    return settings.model_copy(update={"jira": jira, "confluence": confluence, **providers})
+    webhooks, commands = settings.webhooks, settings.commands
+    if not webhooks.secret.get_secret_value() and not webhooks.url_token.get_secret_value():
+        webhooks = webhooks.model_copy(update={"secret": SecretStr(secrets.token_urlsafe(24))})
+    if not commands.users and not commands.projects:
+        # Everyone in the sandbox is make-believe: let them all try the commands.
+        commands = commands.model_copy(update={"users": ["*"], "projects": ["*"]})
+    return settings.model_copy(
+        update={"jira": jira, "confluence": confluence, "webhooks": webhooks, "commands": commands, **providers}
+    )
+
+
+SANDBOX_WEBHOOK_EVENTS = ["jira:issue_created", "jira:issue_updated", "comment_created"]
+
+
+async def subscribe_to_sandbox(sandbox: Sandbox, settings: Settings, webhook_url: str) -> None:
+    """Register Augment's webhook with the sandbox Jira as its administrator would, once per URL."""
+    admin = sandbox.admin
+    hooks = f"{sandbox.jira_url}/rest/webhooks/1.0/webhook"
+    async with aiohttp.ClientSession(
+        headers={"Authorization": aiohttp.encode_basic_auth(admin.email, admin.api_token)}
+    ) as session:
+        async with session.get(hooks) as response:
+            response.raise_for_status()
+            existing = await response.json()
+        for hook in existing:
+            if hook["url"] == webhook_url:
+                async with session.delete(hook["self"]) as response:
+                    response.raise_for_status()
+        body = {
+            "name": "Augment",
+            "url": webhook_url,
+            "events": SANDBOX_WEBHOOK_EVENTS,
+            "secret": settings.webhooks.secret.get_secret_value() or None,
+        }
+        if not body["secret"]:
+            body["url"] = f"{webhook_url}?token={settings.webhooks.url_token.get_secret_value()}"
+        async with session.post(hooks, json=body) as response:
+            response.raise_for_status()
+    log.info("sandbox Jira sends its webhooks to Augment", url=webhook_url)

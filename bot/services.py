@@ -11,6 +11,7 @@ from bot.health import HealthChecker
 from bot.jobs.service import JobService
 from bot.llm.catalogue import Catalogue
 from bot.runtime import Runtime
+from bot.webhooks.intake import WebhookIntake
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Services:
     runtime: Runtime
     jobs: JobService
     health: HealthChecker
+    webhooks: WebhookIntake
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

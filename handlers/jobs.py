@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.http.routes import ApiError, RouteTable
-from bot.jobs.service import JobAlreadyFinishedError
+from bot.jobs.queue import JobAlreadyFinishedError
 from bot.jobs.store import JobNotFoundError
 from bot.jobs.watch import InvalidCursorError
 from bot.services import services

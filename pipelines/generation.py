@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from bot.commands.context import CommandContext
 from bot.jetstream import layout
 from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier
 from bot.jira.client import JiraError, JiraQueryError
@@ -20,6 +21,7 @@ from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
 from bot.jobs.pipeline import Pipeline
 from bot.jobs.store import TicketBusyError
 from bot.llm.catalogue import ModelChoice
+from pipelines.commands import plan_summary
 from pipelines.describing import Describer
 from schemas.generation import (
     BatchTicketOutcome,
@@ -206,5 +208,36 @@ async def _stored_work(results: KeyValue, key: str) -> TicketWork | None:
     return TicketWork.model_validate_json(entry.value)
 
 
-pipeline.on(JobType.single, describe_single)
+async def describe_command(command: CommandContext) -> str:
+    """`/augment describe [provider] [model]`: a preview, posted here when it is ready."""
+    provider, model = (*command.arguments, None, None)[:2]
+    choice = command.model(provider, model)
+    key = command.ticket_key
+    request = GenerateSingleRequest(ticket_key=key, llm_provider=choice.provider, llm_model=choice.model)
+    job = await command.submit(JobType.single, request, message=f"Ticket {key} queued for processing")
+    return (
+        f"Writing a description for {key} with {choice.provider} ({choice.model}), job {{{{{job.job_id}}}}}. "
+        "The preview follows here; nothing is written until you apply it."
+    )
+
+
+def describe_reply(record: JobRecord) -> str:
+    result = TicketDescription.model_validate(record.result)
+    key = result.ticket_key
+    if result.updated_in_jira:
+        return f"Wrote the description of {key} (job {{{{{record.job_id}}}}})."
+    if not result.success:
+        return result.message or f"The description of {key} was not written."
+    return (
+        f"h4. Preview: a description for {key}\n"
+        f"{{panel}}\n{result.description_wiki}\n{{panel}}\n"
+        f"The plan:\n{plan_summary(record.plan or [])}\n\n"
+        f"Nothing was written. To write it, comment:\n\n/augment apply {record.job_id}"
+    )
+
+
+pipeline.on(JobType.single, describe_single, reply=describe_reply)
 pipeline.on(JobType.batch, describe_batch)
+pipeline.command(
+    "describe", describe_command, usage="/augment describe [provider] [model]", help="preview a description"
+)

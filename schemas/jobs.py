@@ -37,6 +37,7 @@ class JobType(StrEnum):
     test_generation = "test_generation"
     sprint_planning = "sprint_planning"
     timeline_planning = "timeline_planning"
+    apply = "apply"
     ping = "ping"
 
 
@@ -86,6 +87,14 @@ class AppliedOperation(BaseModel):
     applied_at: datetime = Field(default_factory=utc_now)
 
 
+class TicketReply(BaseModel):
+    """Where a job started from Jira answers: a comment on the ticket when it ends."""
+
+    ticket_key: str
+    requested_by: str | None = Field(default=None, description="accountId of the person who asked, if one did.")
+    trigger: str = Field(description="`/augment <command>` as typed, or `rule <name>`.")
+
+
 class JobRecord(BaseModel):
     """What `GET /jobs/{job_id}` returns, and what the job store keeps."""
 
@@ -108,6 +117,8 @@ class JobRecord(BaseModel):
     processed_tickets: int = 0
     successful_tickets: int = 0
     failed_tickets: int = 0
+    reply: TicketReply | None = Field(default=None, description="Set for jobs started from Jira.")
+    applied_by: str | None = Field(default=None, description="The apply job that wrote this preview's plan.")
     skipped_tickets: int = Field(default=0, description="Tickets another job held, so this one left them alone.")
     created_at: datetime = Field(default_factory=utc_now)
     started_at: datetime | None = None

@@ -13,8 +13,10 @@ import pytest
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.runtime import subscribe_to_sandbox
+from bot.sandbox import Sandbox
 from tests.fixtures.nats import NatsServer, make_settings
-from tests.fixtures.service import finished, free_port, wait_for_job, wait_until_up
+from tests.fixtures.service import finished, free_port, service_environment, wait_for_job, wait_until_up
 
 
 async def test_a_restarted_service_keeps_its_jobs_and_runs_what_was_queued(aiohttp_client, settings: Settings) -> None:
@@ -96,3 +98,46 @@ async def test_augment_worker_without_nats_url_says_what_it_needs(augment_proces
     assert worker.wait() == 1
     assert "nats.url (env NATS_URL)" in worker.output
     assert sys.executable  # the same interpreter ran it
+
+
+async def test_a_webhook_accepted_before_a_crash_is_processed_after_it(
+    augment_processes, settings: Settings, tmp_path: Path
+) -> None:
+    """The API takes a webhook and dies (SIGKILL) before any worker saw it; a worker started
+    afterwards still turns it into a job and answers on the ticket."""
+    rule = {"name": "new", "on": "issue_created", "action": {"job_type": "single", "reply": "comment"}}
+    port = free_port()
+    async with Sandbox() as sandbox, aiohttp.ClientSession() as session:
+        bot, admin = sandbox.bot, sandbox.admin
+        env = service_environment(
+            settings,
+            SERVER_PORT=str(port),
+            JIRA_URL=sandbox.jira_url,
+            JIRA_EMAIL=bot.email,
+            JIRA_TOKEN=bot.api_token,
+            OPENAI_API_KEY="sandbox",
+            OPENAI_BASE_URL=f"{sandbox.llm_url}/openai/v1",
+            WEBHOOKS_SECRET="restart-secret",
+            TRIGGERS_RULES=json.dumps([rule]),
+        )
+        api = augment_processes("api", env)
+        await wait_until_up(session, f"http://127.0.0.1:{port}")
+        full = Settings.model_validate({"webhooks": {"secret": "restart-secret"}})
+        await subscribe_to_sandbox(sandbox, full, f"http://127.0.0.1:{port}/webhooks/jira")
+        auth = {"Authorization": aiohttp.encode_basic_auth(admin.email, admin.api_token)}
+        fields = {"project": {"key": "DEMO"}, "issuetype": {"name": "Story"}, "summary": "Survives a crash"}
+        async with session.post(f"{sandbox.jira_url}/rest/api/2/issue", json={"fields": fields}, headers=auth) as made:
+            key = (await made.json())["key"]
+        assert await sandbox.wait_for_webhooks(timeout=30)
+        assert [attempt["status"] for attempt in sandbox.webhook_deliveries()] == [202]
+        api.kill()
+
+        augment_processes("worker", env)
+        comments = f"{sandbox.jira_url}/rest/api/2/issue/{key}/comment"
+        for _ in range(300):
+            async with session.get(comments, headers=auth) as response:
+                bodies = [comment["body"] for comment in (await response.json())["comments"]]
+            if any(f"Preview: a description for {key}" in body for body in bodies):
+                break
+            await asyncio.sleep(0.1)
+        assert any(f"Preview: a description for {key}" in body for body in bodies), bodies

@@ -41,8 +41,9 @@ def worker(settings: Settings) -> None:
 
 
 def _run_app(settings: Settings, *, with_worker: bool) -> None:
-    app = create_app(settings, with_worker=with_worker)
     host, port = settings.server.host, settings.server.port
+    loopback = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    app = create_app(settings, with_worker=with_worker, sandbox_webhook_url=f"http://{loopback}:{port}/webhooks/jira")
     log.info("augment starting", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", workers=with_worker)
     try:
         web.run_app(app, host=host, port=port, access_log=None, print=None)

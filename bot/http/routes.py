@@ -22,6 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 Handler = Callable[..., Awaitable[Any]]
 ModelCheck = Callable[[web.Request, BaseModel], None]
+# Runs on the raw body before anything else (a webhook's signature covers the exact bytes).
+RawCheck = Callable[[web.Request, bytes], None]
 
 
 class ApiError(Exception):
@@ -56,6 +58,7 @@ class Endpoint:
     # Other answers worth documenting: status → (description, body model or None for {"detail"}).
     responses: dict[int, tuple[str, type[BaseModel] | None]] = field(default_factory=dict)
     public: bool = False
+    raw_check: RawCheck | None = None
     uses_nats: bool = True
     in_schema: bool = True
 
@@ -111,6 +114,8 @@ def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] |
 
 def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
+        if endpoint.raw_check is not None:
+            endpoint.raw_check(request, await request.read())
         if endpoint.uses_nats and not request.app[NATS_READY]():
             raise ApiError(503, "NATS is unreachable; try again shortly")
         arguments: dict[str, Any] = dict(request.match_info)

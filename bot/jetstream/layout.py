@@ -21,8 +21,7 @@ TEAMS_BUCKET = "augment_teams"
 RESULTS_BUCKET = "augment_results"
 
 DAY = 86_400.0
-# Jira retries a webhook for about 30 minutes; remember identifiers well past that.
-SEEN_TTL_SECONDS = DAY
+HOUR = 3_600.0
 EVENTS_MAX_AGE_SECONDS = 7 * DAY
 DEAD_LETTER_MAX_AGE_SECONDS = 30 * DAY
 
@@ -31,6 +30,15 @@ def event_subject(webhook_event: str) -> str:
     """`jira:issue_created` → `augment.events.jira.issue_created`."""
     name = webhook_event.removeprefix("jira:").replace(".", "_").replace(":", "_")
     return f"augment.events.jira.{name}"
+
+
+JIRA_EVENTS = "augment.events.jira.>"
+# Published when a job that should answer on its ticket (`JobRecord.reply`) has ended.
+JOB_FINISHED_SUBJECT = "augment.events.jobs.finished"
+
+
+def job_finished_message_id(job_id: str) -> str:
+    return f"finished-{job_id}"
 
 
 def job_subject(job_type: str, job_id: str) -> str:
@@ -57,6 +65,10 @@ def ticket_result_key(job_id: str, ticket_key: str) -> str:
 
 def consumer_name(pipeline: str) -> str:
     return f"augment-{pipeline}"
+
+
+def event_consumer_name(pipeline: str) -> str:
+    return f"augment-{pipeline}-events"
 
 
 def max_deliveries_advisory(consumer: str) -> str:
@@ -118,8 +130,8 @@ def buckets(settings: Settings) -> list[api.KeyValueConfig]:
         ),
         api.KeyValueConfig(
             bucket=SEEN_BUCKET,
-            description="Webhook identifier → first-seen time, kept past Jira's retry horizon.",
-            ttl=SEEN_TTL_SECONDS,
+            description="Webhook identifier → first-seen time, kept past Jira's retry horizon; rule firings.",
+            ttl=settings.webhooks.dedupe_hours * HOUR,
             replicas=replicas,
             storage=api.StorageType.FILE,
             direct=True,

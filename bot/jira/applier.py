@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.jira.client import JiraClient
+from bot.jira.comments import post_once
 from schemas.jobs import AppliedOperation, PlanOperation
 
 Record = Callable[[AppliedOperation], Awaitable[None]]
@@ -41,12 +42,14 @@ class Applier:
     async def _apply(self, operation: PlanOperation) -> dict[str, Any]:
         if operation.kind == "update_fields":
             return await self._update_fields(operation)
+        if operation.kind == "add_comment":
+            posted = await post_once(self._jira, _key(operation), operation.payload["body"], operation.op_id)
+            return {"status": APPLIED if posted else ALREADY_APPLIED}
         raise ValueError(f"operation kind {operation.kind!r} cannot be applied yet")
 
     async def _update_fields(self, operation: PlanOperation) -> dict[str, Any]:
         """Write fields, unless someone changed them since the plan was made."""
-        key = operation.ticket_key
-        assert key is not None, "update_fields always names its ticket"
+        key = _key(operation)
         target: dict[str, Any] = operation.payload["fields"]
         expected: dict[str, Any] = operation.payload.get("expect", {})
         current = await self._jira.field_values(key, sorted(set(target) | set(expected)))
@@ -57,6 +60,11 @@ class Applier:
             return {"status": CONFLICT, "changed_fields": changed}
         await self._jira.update_fields(key, target)
         return {"status": APPLIED, "fields": sorted(target)}
+
+
+def _key(operation: PlanOperation) -> str:
+    assert operation.ticket_key is not None, f"{operation.kind} always names its ticket"
+    return operation.ticket_key
 
 
 def _same(current: Any, expected: Any) -> bool:

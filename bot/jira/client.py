@@ -34,6 +34,10 @@ BACKOFF_BASE_SECONDS = 0.5
 SEARCH_PAGE_SIZE = 100
 
 
+# How far back a reply looks for itself before posting (see bot/jira/comments.py).
+RECENT_COMMENTS = 100
+
+
 class JiraError(Exception):
     """Jira refused or failed; `status` is Jira's HTTP status (None: no answer)."""
 
@@ -69,6 +73,7 @@ class JiraClient:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="jira")
         self._connect_lock = threading.Lock()
         self._jira: JIRA | None = None
+        self._account_id: str | None = None
 
     async def close(self) -> None:
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
@@ -110,10 +115,28 @@ class JiraClient:
             "search", lambda jira: jira.enhanced_search_issues(jql, maxResults=1, fields=["key"], json_result=True)
         )
 
+    async def bot_account_id(self) -> str:
+        """The accountId of the account Augment uses (GET /myself), asked once."""
+        if self._account_id is None:
+            me = await self._call("myself", lambda jira: jira.myself())
+            self._account_id = me["accountId"]
+        return self._account_id
+
+    async def comment_bodies(self, key: str) -> list[str]:
+        """The ticket's latest `RECENT_COMMENTS` comments (wiki markup), newest first."""
+        found = await self._call(
+            f"read comments of {key}",
+            lambda jira: jira.comments(key, order_by="-created", max_results=RECENT_COMMENTS),
+        )
+        return [comment.body or "" for comment in found]
+
     # -- writing ---------------------------------------------------------------------
 
     async def update_fields(self, key: str, fields: dict[str, Any]) -> None:
         await self._call(f"update {key}", lambda jira: jira.issue(key, fields="summary").update(fields=fields))
+
+    async def add_comment(self, key: str, body: str) -> None:
+        await self._call(f"comment on {key}", lambda jira: jira.add_comment(key, body))
 
     # -- the calls -------------------------------------------------------------------
 

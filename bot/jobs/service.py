@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Sequence
 
@@ -14,24 +13,20 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from bot.jetstream import layout
+from bot.jobs.queue import JobQueue
 from bot.jobs.store import JobNotFoundError, JobStore
 from bot.jobs.watch import JobWatch
 from schemas.generation import TicketDescription, TicketWork
-from schemas.jobs import JobList, JobListQuery, JobRecord, JobStatus, JobSummary, JobType, Progress, utc_now
+from schemas.jobs import JobList, JobListQuery, JobRecord, JobSummary, JobType
 
 log = structlog.get_logger(__name__)
-
-
-class JobAlreadyFinishedError(Exception):
-    def __init__(self, record: JobRecord) -> None:
-        super().__init__(f"Job {record.job_id} already {record.status.value}")
-        self.record = record
 
 
 class JobService:
     def __init__(self, js: JetStreamContext, store: JobStore, watch: JobWatch, results: KeyValue) -> None:
         self._js = js
         self._store = store
+        self._queue = JobQueue(js, store)
         self._watch = watch
         self._results = results
 
@@ -49,52 +44,18 @@ class JobService:
         Raises `bot.jobs.store.TicketBusyError` when another active job holds a ticket.
         The returned record is final when the job ended in time, else as queued.
         """
-        record = JobRecord(
-            job_id=str(uuid.uuid4()),
-            job_type=job_type,
-            ticket_keys=[key.upper() for key in ticket_keys],
-            request=request.model_dump(mode="json"),
-            progress=Progress(message=message),
-        )
-        await self._lock_tickets(record)
-        structlog.contextvars.bind_contextvars(job_id=record.job_id)
-        ended = self._watch.expect(record.job_id) if wait_seconds is not None else None
+        job_id = str(uuid.uuid4())
+        ended = self._watch.expect(job_id) if wait_seconds is not None else None
         try:
-            await self._store.create(record)
-            await self._js.publish(
-                layout.job_subject(record.job_type, record.job_id),
-                json.dumps({"job_id": record.job_id}).encode(),
-                headers={"Nats-Msg-Id": record.job_id},
-                stream=layout.JOBS_STREAM,
-            )
+            record = await self._queue.enqueue(job_type, request, ticket_keys, message=message, job_id=job_id)
         except BaseException:
             if ended is not None:
-                self._watch.forget(record.job_id, ended)
-            await self._undo(record)
+                self._watch.forget(job_id, ended)
             raise
         self._watch.index.add(record)  # listed at once, not only when the watcher catches up
-        log.info("job queued", job_type=job_type.value, ticket_keys=record.ticket_keys)
         if ended is None:
             return record
         return await self._wait(record, ended, wait_seconds or 0.0)
-
-    async def _lock_tickets(self, record: JobRecord) -> None:
-        locked: list[str] = []
-        try:
-            for key in record.ticket_keys:
-                await self._store.lock_ticket(key, record.job_id, record.job_type)
-                locked.append(key)
-        except BaseException:
-            await self._store.release_tickets(record.model_copy(update={"ticket_keys": locked}))
-            raise
-
-    async def _undo(self, record: JobRecord) -> None:
-        """Best effort after a failed submit; if NATS is gone the lock expires as abandoned."""
-        try:
-            await self._store.release_tickets(record)
-            await self._store.update(record.job_id, _fail_unqueued)
-        except Exception as err:
-            log.warning("could not undo a failed submit", error=str(err) or type(err).__name__)
 
     async def _wait(self, record: JobRecord, ended: asyncio.Future[JobRecord], seconds: float) -> JobRecord:
         try:
@@ -148,31 +109,4 @@ class JobService:
 
     async def cancel(self, job_id: str) -> JobRecord:
         """A queued job never starts; a running one stops at its next step."""
-        change = await self._store.update(job_id, _cancel)
-        before, after = change.before, change.after
-        if before.status.is_final:
-            raise JobAlreadyFinishedError(before)
-        if before.status is JobStatus.started:
-            # No worker holds it: release its tickets and drop it from the queue now.
-            await self._store.release_tickets(after)
-            await self._js.purge_stream(layout.JOBS_STREAM, subject=layout.job_subject(after.job_type, job_id))
-        log.info("job cancelled", job_id=job_id, was=before.status.value)
-        return after
-
-
-def _cancel(record: JobRecord) -> JobRecord | None:
-    if record.status.is_final:
-        return None
-    record.status = JobStatus.cancelled
-    record.completed_at = utc_now()
-    record.progress.message = "Cancelled by request"
-    return record
-
-
-def _fail_unqueued(record: JobRecord) -> JobRecord | None:
-    if record.status.is_final:
-        return None
-    record.status = JobStatus.failed
-    record.error = "Could not be queued: NATS did not accept the job"
-    record.completed_at = utc_now()
-    return record
+        return await self._queue.cancel(job_id)

@@ -137,6 +137,8 @@ class JobStore:
             holder = await self.ticket_lock(ticket_key)
             if holder is None:
                 continue  # released in between; try again
+            if holder.job_id == job_id:
+                return  # queued again after a crash between locking and recording
             if not await self._is_abandoned(holder):
                 raise TicketBusyError(holder)
             try:

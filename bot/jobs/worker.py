@@ -29,9 +29,11 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
+from bot.events import EventConsumer
 from bot.jetstream import layout
 from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
-from bot.jobs.pipeline import JobRoute, Pipeline
+from bot.jobs.pipeline import JobRoute, Pipeline, Registry
+from bot.jobs.replies import announce_end
 from bot.jobs.store import JobNotFoundError
 from bot.logs import redact
 from schemas.jobs import JobRecord, JobStatus, utc_now
@@ -57,6 +59,10 @@ class Worker:
         self._js = runtime.js
         self._store = runtime.store
         self._pipelines = [pipeline for pipeline in pipelines if pipeline.routes]
+        registry = Registry.of(list(pipelines))
+        self._event_consumers = [
+            EventConsumer(runtime, pipeline, registry) for pipeline in pipelines if pipeline.events
+        ]
         self._limits = runtime.settings.limits
         self.identity = worker_identity()
         self._stopping = asyncio.Event()
@@ -75,11 +81,15 @@ class Worker:
                 layout.max_deliveries_advisory(consumer), queue=DEAD_LETTER_QUEUE_GROUP, cb=self._on_max_deliveries
             )
             self._subscriptions += [subscription, advisories]
+        for consumer in self._event_consumers:
+            await consumer.start()
         log.info("worker started", worker=self.identity, pipelines=[pipeline.name for pipeline in self._pipelines])
 
     async def stop(self) -> None:
         self._stopping.set()
         await asyncio.gather(*self._loops, return_exceptions=True)
+        drain = self._limits.drain_timeout_seconds
+        await asyncio.gather(*(consumer.stop(drain) for consumer in self._event_consumers), return_exceptions=True)
         if self._running:
             log.info("draining jobs", running=len(self._running), timeout=self._limits.drain_timeout_seconds)
             _, unfinished = await asyncio.wait(set(self._running), timeout=self._limits.drain_timeout_seconds)
@@ -137,8 +147,7 @@ class Worker:
             return
         record = claimed.after
         if record.status.is_final:  # cancelled while queued, or finished by an earlier delivery
-            await self._store.release_tickets(record)
-            await message.ack()
+            await self._finish(record, message)
             return
         if record.ticket_keys:
             structlog.contextvars.bind_contextvars(ticket_key=record.ticket_keys[0])
@@ -195,6 +204,7 @@ class Worker:
 
     async def _finish(self, record: JobRecord, message: Msg) -> None:
         await self._store.release_tickets(record)
+        await announce_end(self._js, record)
         await message.ack()
 
     async def _retry_or_dead_letter(self, job_id: str, attempt: int, err: Exception, message: Msg) -> None:
@@ -245,6 +255,7 @@ class Worker:
                 stream=layout.DEAD_LETTER_STREAM,
             )
             await self._store.release_tickets(record)
+            await announce_end(self._js, record)
             log.error("job failed", error=reason)
         if message is not None:
             await message.term()

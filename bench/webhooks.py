@@ -1,0 +1,222 @@
+"""Webhook intake and comment-command overhead, against real `augment` processes on 127.0.0.1.
+
+1. Intake: `augment api` (no workers) with its own nats-server; the load comes from a
+   separate process (this script with `--load`). Prints webhooks/s with p50/p99 at a fixed
+   offered rate and at saturation, then checks that every accepted webhook is in
+   `AUGMENT_EVENTS` exactly once.
+2. Comment commands: `augment serve` aimed at a sandbox in this process, LLM latency 0.
+   Prints p50/p99 from posting `/augment describe` to the bot's acknowledgement comment.
+
+    .venv/bin/python bench/webhooks.py [--rate 300] [--seconds 10] [--connections 64] [--commands 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import nats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.machine import describe  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.jetstream import layout  # noqa: E402
+from bot.jetstream.embedded import EmbeddedNats  # noqa: E402
+from bot.runtime import subscribe_to_sandbox  # noqa: E402
+from bot.sandbox import Sandbox  # noqa: E402
+from tests.fixtures.service import free_port, wait_until_up  # noqa: E402
+
+SECRET = "bench-secret"
+DEADLINE_SECONDS = 120
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def summary(name: str, latencies: list[float], seconds: float) -> str:
+    return (
+        f"{name}: {len(latencies)} accepted in {seconds:.1f} s = {len(latencies) / seconds:,.0f} webhooks/s; "
+        f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms"
+    )
+
+
+# --- the load process -------------------------------------------------------------------
+
+
+def delivery(number: int) -> tuple[bytes, dict[str, str]]:
+    key = f"BENCH-{number + 1}"
+    issue = {"id": str(10_000 + number), "key": key, "self": f"http://127.0.0.1/rest/api/2/issue/{key}", "fields": {}}
+    body = json.dumps({"webhookEvent": "jira:issue_created", "timestamp": 1764115200000, "issue": issue}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Atlassian-Webhook-Identifier": str(uuid.uuid4()),
+        "X-Hub-Signature": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+    }
+    return body, headers
+
+
+async def post(session: aiohttp.ClientSession, url: str, number: int, latencies: list[float]) -> None:
+    body, headers = delivery(number)
+    started = time.perf_counter()
+    async with session.post(url, data=body, headers=headers) as response:
+        assert response.status == 202, await response.text()
+    latencies.append((time.perf_counter() - started) * 1000)
+
+
+async def load(url: str, rate: int, seconds: float, connections: int) -> None:
+    """Open loop at `rate`/s, then closed loop with `connections` in flight; prints JSON."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
+        fixed: list[float] = []
+        started = time.perf_counter()
+        tasks = []
+        for number in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, started + number / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(post(session, url, number, fixed)))
+        await asyncio.gather(*tasks)
+        fixed_seconds = time.perf_counter() - started
+
+        saturated: list[float] = []
+        offset = len(fixed)
+        next_number = iter(range(offset, offset + 1_000_000))
+        stop_at = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < stop_at:
+                await post(session, url, next(next_number), saturated)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        saturated_seconds = time.perf_counter() - started
+    print(json.dumps({"fixed": [fixed, fixed_seconds], "saturated": [saturated, saturated_seconds]}))
+
+
+# --- the measuring process ---------------------------------------------------------------
+
+
+async def intake(arguments: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        async with EmbeddedNats(Path(workdir) / "nats") as nats_server:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            env = {**os.environ, "NATS_URL": nats_server.url, "SERVER_PORT": str(port), "SANDBOX_ENABLED": "false",
+                   "LOG_LEVEL": "warning", "WEBHOOKS_SECRET": SECRET}  # fmt: skip
+            service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "api", env=env, cwd=workdir)
+            try:
+                async with aiohttp.ClientSession() as session:
+                    await wait_until_up(session, url)
+                loader = await asyncio.create_subprocess_exec(
+                    sys.executable, __file__, "--load", url + "/webhooks/jira", "--rate", str(arguments.rate),
+                    "--seconds", str(arguments.seconds), "--connections", str(arguments.connections),
+                    stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                output, _ = await asyncio.wait_for(loader.communicate(), DEADLINE_SECONDS)
+                assert loader.returncode == 0, "the load process failed"
+                figures = json.loads(output)
+                in_stream = await distinct_events(nats_server.url)
+            finally:
+                service.terminate()
+                await asyncio.wait_for(service.wait(), 60)
+    fixed, fixed_seconds = figures["fixed"]
+    saturated, saturated_seconds = figures["saturated"]
+    accepted = len(fixed) + len(saturated)
+    print(summary(f"intake at a fixed {arguments.rate}/s offered", fixed, fixed_seconds))
+    print(summary(f"intake at saturation ({arguments.connections} connections)", saturated, saturated_seconds))
+    print(f"count check: {accepted} accepted, {in_stream[0]} in AUGMENT_EVENTS, {in_stream[1]} distinct identifiers: "
+          f"{'OK' if accepted == in_stream[0] == in_stream[1] else 'MISMATCH'}")  # fmt: skip
+
+
+async def distinct_events(url: str) -> tuple[int, int]:
+    """(messages, distinct webhook identifiers) on the Jira event subjects."""
+    connection = await nats.connect(url)
+    try:
+        js = connection.jetstream()
+        subscription = await js.pull_subscribe(layout.JIRA_EVENTS, durable=None, stream=layout.EVENTS_STREAM)
+        identifiers: list[str] = []
+        while True:
+            try:
+                messages = await subscription.fetch(batch=1000, timeout=1)
+            except nats.errors.TimeoutError:
+                break
+            for message in messages:
+                identifiers.append(message.headers["Augment-Webhook-Identifier"])
+                await message.ack()
+        return len(identifiers), len(set(identifiers))
+    finally:
+        await connection.close()
+
+
+async def commands(arguments: argparse.Namespace) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    async with Sandbox() as sandbox, aiohttp.ClientSession() as session:
+        bot, admin = sandbox.bot, sandbox.admin
+        auth = {"Authorization": aiohttp.encode_basic_auth(admin.email, admin.api_token)}
+        with tempfile.TemporaryDirectory() as workdir:
+            env = {**os.environ, "SERVER_PORT": str(port), "LOG_LEVEL": "warning", "SANDBOX_ENABLED": "false",
+                   "JIRA_URL": sandbox.jira_url, "JIRA_EMAIL": bot.email, "JIRA_TOKEN": bot.api_token,
+                   "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": f"{sandbox.llm_url}/openai/v1",
+                   "WEBHOOKS_SECRET": SECRET, "COMMANDS_USERS": '["*"]', "COMMANDS_PROJECTS": '["*"]'}  # fmt: skip
+            service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", env=env, cwd=workdir)
+            try:
+                await wait_until_up(session, url)
+                await subscribe_to_sandbox(
+                    sandbox, Settings.model_validate({"webhooks": {"secret": SECRET}}), f"{url}/webhooks/jira"
+                )
+                latencies = [
+                    await command_round_trip(session, sandbox.jira_url, auth) for _ in range(arguments.commands)
+                ]
+            finally:
+                service.terminate()
+                await asyncio.wait_for(service.wait(), 60)
+    print(f"comment command (/augment describe → acknowledgement comment, LLM latency 0, n={len(latencies)}): "
+          f"p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms")  # fmt: skip
+
+
+async def command_round_trip(session: aiohttp.ClientSession, jira: str, auth: dict[str, str]) -> float:
+    fields = {"project": {"key": "DEMO"}, "issuetype": {"name": "Task"}, "summary": "Bench command"}
+    async with session.post(f"{jira}/rest/api/2/issue", json={"fields": fields}, headers=auth) as response:
+        key = (await response.json())["key"]
+    comments = f"{jira}/rest/api/2/issue/{key}/comment"
+    started = time.perf_counter()
+    async with session.post(comments, json={"body": "/augment describe"}, headers=auth) as response:
+        assert response.status == 201
+    while time.perf_counter() - started < DEADLINE_SECONDS:
+        async with session.get(comments, headers=auth) as response:
+            if any("Writing a description" in c["body"] for c in (await response.json())["comments"]):
+                return (time.perf_counter() - started) * 1000
+        await asyncio.sleep(0.005)
+    raise SystemExit(f"no acknowledgement on {key}")
+
+
+async def main(arguments: argparse.Namespace) -> None:
+    print(describe())
+    await intake(arguments)
+    await commands(arguments)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=int, default=300, help="offered webhooks/s in the fixed-rate phase")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--commands", type=int, default=40)
+    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
+    parsed = parser.parse_args()
+    if parsed.load:
+        asyncio.run(load(parsed.load, parsed.rate, parsed.seconds, parsed.connections))
+    else:
+        asyncio.run(main(parsed))

@@ -1,0 +1,1 @@
+"""Jira webhook intake: who may send (signature or URL token) and remembering what was sent."""

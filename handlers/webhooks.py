@@ -1,0 +1,68 @@
+"""`POST /webhooks/jira`: Jira's webhooks in, events on `AUGMENT_EVENTS` out, in milliseconds.
+
+The sender is checked first (signature or URL token, 401 otherwise), then the body
+(400 malformed, 422 unsupported or incomplete: Jira does not retry 4xx), then the
+delivery is published once. Nothing else happens in the request; `pipelines/triggers`
+does the work.
+"""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from bot.http.routes import ApiError, RouteTable, json_response
+from bot.services import SERVICES, services
+from bot.webhooks.signature import WebhookRefusedError, check_sender
+from schemas.webhooks import JiraWebhook, WebhookAccepted
+
+log = structlog.get_logger(__name__)
+
+routes = RouteTable("webhooks")
+
+IDENTIFIER = "X-Atlassian-Webhook-Identifier"
+
+
+def _check_sender(request: web.Request, body: bytes) -> None:
+    if SERVICES not in request.app:
+        raise ApiError(503, "Augment is starting; try again shortly")
+    settings = services(request).settings.webhooks
+    try:
+        check_sender(settings, body, request.headers.get("X-Hub-Signature"), request.query.get("token"))
+    except WebhookRefusedError as refused:
+        log.warning("webhook refused", reason=str(refused), identifier=request.headers.get(IDENTIFIER))
+        raise ApiError(401, f"Webhook refused: {refused}") from None
+
+
+@routes.post(
+    "/webhooks/jira",
+    body=JiraWebhook,
+    response=WebhookAccepted,
+    status=202,
+    public=True,
+    raw_check=_check_sender,
+    responses={
+        200: ("Seen before (a retry or duplicate delivery): nothing published", WebhookAccepted),
+        401: ("Bad or missing X-Hub-Signature / URL token", None),
+        503: ("NATS is unreachable: Jira retries later", None),
+    },
+    summary="Receive a Jira webhook",
+)
+async def jira_webhook(request: web.Request, body: JiraWebhook) -> web.Response:
+    """For Jira's admin webhooks (Settings → System → WebHooks): the URL
+    `https://augment.example.com/webhooks/jira`, with a secret (`webhooks.secret`), or
+    `...?token=` (`webhooks.url_token`) where a secret cannot be set. Answers `202` at once;
+    a delivery with an `X-Atlassian-Webhook-Identifier` seen before answers `200 duplicate`."""
+    event = body.root
+    intake = await services(request).webhooks.accept(
+        event.webhook_event, await request.read(), request.headers.get(IDENTIFIER)
+    )
+    answer = WebhookAccepted(
+        status="duplicate" if intake.duplicate else "accepted",
+        identifier=intake.identifier,
+        webhook_event=event.webhook_event,
+        ticket_key=event.ticket_key,
+    )
+    if not intake.duplicate:
+        log.info("webhook accepted", webhook_event=event.webhook_event, ticket_key=event.ticket_key)
+    return json_response(answer, 200 if intake.duplicate else 202)

@@ -1,0 +1,78 @@
+"""`/augment` comment commands end to end: the sandbox Jira's own webhooks, the service, the bot's comments."""
+
+from __future__ import annotations
+
+import re
+
+from tests.fixtures.service import start_sandboxed
+
+APPLY = re.compile(r"^/augment apply (\S+)$", re.MULTILINE)
+
+
+def issue_writes(requests: dict) -> int:
+    return sum(
+        count for route, count in requests["by_route"].items() if route.startswith("PUT ") and "/issue/" in route
+    )
+
+
+async def test_describe_then_apply_writes_the_description_exactly_once(aiohttp_client, nats_url: str) -> None:
+    service = await start_sandboxed(aiohttp_client, nats_url)
+    await service.subscribe()
+    before = await service.description("DEMO-3")
+    writes_before = issue_writes(await service.jira_requests())
+
+    await service.comment("DEMO-3", "Could the bot help?\n/augment describe")
+    found = await service.wait_for_comment("DEMO-3", "Preview: a description for DEMO-3")
+    acknowledgement = next(body for body in found if "Writing a description for DEMO-3" in body)
+    preview = next(body for body in found if "Preview" in body)
+    job_id = APPLY.search(preview).group(1)
+    assert job_id in acknowledgement
+    assert "The plan:\n# set description of DEMO-3" in preview
+    assert await service.description("DEMO-3") == before  # a preview writes nothing
+
+    await service.comment("DEMO-3", f"/augment apply {job_id}")
+    await service.wait_for_comment("DEMO-3", f"Wrote the plan of job {job_id} to DEMO-3")
+    job = await (await service.client.get(f"/jobs/{job_id}")).json()
+    assert await service.description("DEMO-3") == job["result"]["description_wiki"]
+
+    await service.comment("DEMO-3", f"/augment apply {job_id}")
+    await service.wait_for_comment("DEMO-3", "is already applied")
+    assert issue_writes(await service.jira_requests()) - writes_before == 1
+    # The bot's own comments and its write started nothing: describe + apply are the only jobs.
+    assert sorted(job["job_type"] for job in await service.jobs()) == ["apply", "single"]
+
+
+async def test_unknown_commands_get_help_and_strangers_a_refusal(aiohttp_client, nats_url: str) -> None:
+    service = await start_sandboxed(aiohttp_client, nats_url)
+    admin = service.sandbox.admin.account_id
+    await service.client.close()
+    service = await start_sandboxed(aiohttp_client, nats_url, commands={"users": [admin], "projects": ["DEMO"]})
+    await service.subscribe()
+
+    await service.comment("DEMO-4", "/augment frobnicate")
+    found = await service.wait_for_comment("DEMO-4", "Augment commands")
+    assert any("Unknown command {{/augment frobnicate}}" in body for body in found)
+    assert any("/augment describe [provider] [model]" in body for body in found)
+
+    await service.comment("DEMO-4", "/augment describe", as_email="sam@example.com")
+    await service.wait_for_comment("DEMO-4", "are not enabled for you in DEMO")
+    assert await service.jobs() == []
+
+
+async def test_status_and_cancel_answer_about_the_running_job(aiohttp_client, nats_url: str) -> None:
+    service = await start_sandboxed(aiohttp_client, nats_url)
+    await service.subscribe()
+    await service.llm_faults(latency_ms=3000)
+    await service.comment("DEMO-5", "/augment describe")
+    found = await service.wait_for_comment("DEMO-5", "Writing a description for DEMO-5")
+    job_id = re.search(r"job \{\{([0-9a-f-]{36})\}\}", found[-1]).group(1)
+
+    await service.comment("DEMO-5", "/augment status")
+    found = await service.wait_for_comment("DEMO-5", f"Job {{{{{job_id}}}}} (single) is")
+    await service.comment("DEMO-5", "/augment cancel")
+    await service.wait_for_comment("DEMO-5", f"Cancelled job {{{{{job_id}}}}}.")
+    await service.wait_for_comment("DEMO-5", f"Job {{{{{job_id}}}}} was cancelled.")
+    job = await (await service.client.get(f"/jobs/{job_id}")).json()
+    assert job["status"] == "cancelled"
+    await service.comment("DEMO-5", "/augment status")
+    await service.wait_for_comment("DEMO-5", "No Augment job is working on DEMO-5 right now.")
