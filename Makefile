@@ -30,6 +30,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) .augment .pytest_cache

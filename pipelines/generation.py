@@ -8,6 +8,7 @@ job resumes: it neither asks the LLM again for a ticket it already has nor write
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 from nats.js.errors import KeyNotFoundError
@@ -30,7 +31,7 @@ from schemas.generation import (
     TicketDescription,
     TicketWork,
 )
-from schemas.jobs import AppliedOperation, JobRecord, JobType
+from schemas.jobs import AppliedOperation, JobRecord, JobType, TokenUsage
 
 pipeline = Pipeline("generation")
 
@@ -61,29 +62,53 @@ async def describe_batch(job: JobContext) -> list[dict]:
             raise PermanentJobError(str(err)) from None
         await job.update(lambda record: _start_batch(record, keys))
     batch = Batch(job, request)
-    await batch.run()
-    return job.record.result
+    try:
+        await batch.run()
+    except JobCancelledError:
+        outcomes = await batch.outcomes()
+        await job.runtime.store.update(job.job_id, lambda record: _recount(record, outcomes))
+        raise
+    outcomes = await batch.outcomes()
+    await job.update(lambda record: _recount(record, outcomes))
+    return outcomes
 
 
 class Batch:
     """The tickets of one batch, `generation.batch_concurrency` at a time.
 
-    Cancellation is checked before each ticket: tickets under way finish, no new one starts.
+    Each ticket's outcome is kept in the results bucket next to its work, and the job
+    record only counts: a record rewritten with every outcome so far would grow with the
+    batch and make each of its updates slower. Cancellation is checked before each
+    ticket: tickets under way finish, no new one starts.
     """
 
     def __init__(self, job: JobContext, request: GenerateBatchRequest) -> None:
         self._job = job
         self._request = request
+        self._results = job.runtime.buckets.results
         self._describer = Describer(job, _choice(request))
-        done = {outcome["ticket_key"] for outcome in job.record.result or []}
-        self._todo: Iterator[str] = iter([key for key in job.record.ticket_keys if key not in done])
+        self._todo: Iterator[str] = iter(())
         self._cancelled = False
 
     async def run(self) -> None:
+        done = (
+            {outcome["ticket_key"] for outcome in await self.outcomes()}
+            if self._job.record.processed_tickets
+            else set()
+        )
+        self._todo = iter([key for key in self._job.record.ticket_keys if key not in done])
         workers = self._job.runtime.settings.generation.batch_concurrency
         await asyncio.gather(*(self._work() for _ in range(workers)))
         if self._cancelled:
             raise JobCancelledError(self._job.job_id)
+
+    async def outcomes(self) -> list[dict]:
+        """The outcome of every ticket done so far, in the order Jira listed them."""
+        keys = self._job.record.ticket_keys
+        found = await asyncio.gather(
+            *(_stored(self._results, layout.ticket_outcome_key(self._job.job_id, key)) for key in keys)
+        )
+        return [json.loads(value) for value in found if value is not None]
 
     async def _work(self) -> None:
         for key in self._todo:
@@ -91,53 +116,54 @@ class Batch:
                 return
             try:
                 await self._job.check_cancelled()
-                outcome = await self._ticket(key)
-                await self._job.update(lambda record, outcome=outcome: _count(record, outcome))
+                outcome, usage = await self._ticket(key)
+                await self._results.put(
+                    layout.ticket_outcome_key(self._job.job_id, key), outcome.model_dump_json().encode()
+                )
+                await self._job.update(lambda record, outcome=outcome, usage=usage: _count(record, outcome, usage))
             except JobCancelledError:
                 self._cancelled = True
                 return
 
-    async def _ticket(self, key: str) -> BatchTicketOutcome:
+    async def _ticket(self, key: str) -> tuple[BatchTicketOutcome, TokenUsage]:
+        """The ticket's outcome, and the tokens spent on it now (none for a draft made before)."""
         store = self._job.runtime.store
         try:
             await store.lock_ticket(key, self._job.job_id, self._job.job_type)
         except TicketBusyError as busy:
-            return BatchTicketOutcome(ticket_key=key, success=False, skipped=True, error=str(busy))
+            return BatchTicketOutcome(ticket_key=key, success=False, skipped=True, error=str(busy)), TokenUsage()
         try:
-            work = await self._work_on(key)
+            work, usage = await self._work_on(key)
         except PermanentJobError as err:
-            return BatchTicketOutcome(ticket_key=key, success=False, error=str(err))
+            return BatchTicketOutcome(ticket_key=key, success=False, error=str(err)), TokenUsage()
         finally:
             await store.release_ticket(key, self._job.job_id)
         final = _final(work)
-        return BatchTicketOutcome(
+        outcome = BatchTicketOutcome(
             ticket_key=key, success=final.success, updated_in_jira=final.updated_in_jira, error=final.message
         )
+        return outcome, usage
 
-    async def _work_on(self, key: str) -> TicketWork:
-        results = self._job.runtime.buckets.results
+    async def _work_on(self, key: str) -> tuple[TicketWork, TokenUsage]:
         result_key = layout.ticket_result_key(self._job.job_id, key)
-        work = await _stored_work(results, result_key)
-        if work is None:
+        stored = await _stored(self._results, result_key)
+        if stored is not None:
+            work, usage = TicketWork.model_validate_json(stored), TokenUsage()
+        else:
             work = await self._describer.draft(key)
-            await results.put(result_key, work.model_dump_json().encode())
+            await self._results.put(result_key, work.model_dump_json().encode())
             usage = work.draft.usage
-            await self._job.update(
-                lambda record: setattr(
-                    record, "usage", record.usage.plus(usage.input_tokens, usage.output_tokens, usage.cost_usd)
-                )
-            )
         if self._request.update_jira:
 
             async def record(entry: AppliedOperation) -> None:
                 work.applied.append(entry)
-                await results.put(result_key, work.model_dump_json().encode())
+                await self._results.put(result_key, work.model_dump_json().encode())
 
             try:
                 await Applier(self._job.runtime.jira).apply(work.plan, list(work.applied), record)
             except JiraError as err:
                 raise PermanentJobError(str(err)) from None
-        return work
+        return work, usage
 
 
 def _choice(request: GenerateSingleRequest | GenerateBatchRequest) -> ModelChoice:
@@ -184,11 +210,9 @@ def _start_batch(record: JobRecord, keys: list[str]) -> None:
     record.progress.total = len(keys)
     record.progress.processed = 0
     record.progress.message = f"{len(keys)} tickets found"
-    record.result = []
 
 
-def _count(record: JobRecord, outcome: BatchTicketOutcome) -> None:
-    record.result = [*(record.result or []), outcome.model_dump(mode="json")]
+def _count(record: JobRecord, outcome: BatchTicketOutcome, usage: TokenUsage) -> None:
     record.processed_tickets += 1
     if outcome.skipped:
         record.skipped_tickets += 1
@@ -196,16 +220,30 @@ def _count(record: JobRecord, outcome: BatchTicketOutcome) -> None:
         record.successful_tickets += 1
     else:
         record.failed_tickets += 1
+    record.usage = record.usage.plus(usage.input_tokens, usage.output_tokens, usage.cost_usd)
     record.progress.processed = record.processed_tickets
     record.progress.message = f"{record.processed_tickets} of {record.progress.total} tickets processed"
 
 
-async def _stored_work(results: KeyValue, key: str) -> TicketWork | None:
+def _recount(record: JobRecord, outcomes: list[dict]) -> JobRecord:
+    """The batch's outcomes, counted from the results bucket: tickets under way at a
+    cancellation finish after the record stopped taking counts, and a crash can fall
+    between keeping an outcome and counting it."""
+    lines = [BatchTicketOutcome.model_validate(outcome) for outcome in outcomes]
+    record.result = outcomes
+    record.processed_tickets = record.progress.processed = len(lines)
+    record.skipped_tickets = sum(line.skipped for line in lines)
+    record.successful_tickets = sum(line.success for line in lines)
+    record.failed_tickets = len(lines) - record.skipped_tickets - record.successful_tickets
+    return record
+
+
+async def _stored(results: KeyValue, key: str) -> bytes | None:
     try:
         entry = await results.get(key)
     except KeyNotFoundError:
         return None
-    return TicketWork.model_validate_json(entry.value)
+    return entry.value
 
 
 async def describe_command(command: CommandContext) -> str:

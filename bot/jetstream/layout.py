@@ -63,6 +63,11 @@ def ticket_result_key(job_id: str, ticket_key: str) -> str:
     return f"{job_id}.{ticket_key}"
 
 
+def ticket_outcome_key(job_id: str, ticket_key: str) -> str:
+    """Key of one ticket's outcome line in a multi-ticket job, in the results bucket."""
+    return f"{job_id}.outcome.{ticket_key}"
+
+
 def consumer_name(pipeline: str) -> str:
     return f"augment-{pipeline}"
 

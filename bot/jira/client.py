@@ -11,6 +11,7 @@ used: messages are built from the status and Jira's own error text.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 from collections.abc import Callable
@@ -133,7 +134,10 @@ class JiraClient:
     # -- writing ---------------------------------------------------------------------
 
     async def update_fields(self, key: str, fields: dict[str, Any]) -> None:
-        await self._call(f"update {key}", lambda jira: jira.issue(key, fields="summary").update(fields=fields))
+        # One PUT through the library's session: `Issue.update()` also reads the issue before
+        # and after, and every extra call is one more chance of a 429 in a big batch.
+        body = json.dumps({"fields": fields})
+        await self._call(f"update {key}", lambda jira: jira._session.put(jira._get_url(f"issue/{key}"), data=body))
 
     async def add_comment(self, key: str, body: str) -> None:
         await self._call(f"comment on {key}", lambda jira: jira.add_comment(key, body))

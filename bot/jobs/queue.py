@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from bot.jetstream import layout
 from bot.jobs.replies import announce_end
-from bot.jobs.store import JobStore
+from bot.jobs.store import JobStore, failed_because
 from schemas.jobs import JobRecord, JobStatus, JobType, Progress, TicketReply, utc_now
 
 log = structlog.get_logger(__name__)
@@ -126,13 +126,7 @@ def _cancel(record: JobRecord) -> JobRecord | None:
     return record
 
 
-def _fail_unqueued(record: JobRecord) -> JobRecord | None:
-    if record.status.is_final:
-        return None
-    record.status = JobStatus.failed
-    record.error = "Could not be queued: NATS did not accept the job"
-    record.completed_at = utc_now()
-    return record
+_fail_unqueued = failed_because("Could not be queued: NATS did not accept the job")
 
 
 def job_id_for(origin: str) -> str:

@@ -177,13 +177,7 @@ class JobStore:
             await self._active.delete(ticket_key, last=holder.revision)
 
     async def _fail_abandoned(self, job_id: str) -> None:
-        def fail(record: JobRecord) -> JobRecord | None:
-            if record.status.is_final:
-                return None
-            record.status = JobStatus.failed
-            record.error = "Never queued: the process that accepted this job stopped before queuing it"
-            record.completed_at = utc_now()
-            return record
+        fail = failed_because("Never queued: the process that accepted this job stopped before queuing it")
 
         with contextlib.suppress(JobNotFoundError):
             await self.update(job_id, fail)
@@ -204,3 +198,17 @@ class JobStore:
 async def _back_off(attempt: int) -> None:
     # Jitter spreads writers that collided, so they do not collide again in lockstep.
     await asyncio.sleep(random.uniform(0, CAS_BACKOFF_SECONDS * (attempt + 1)))
+
+
+def failed_because(reason: str) -> Change:
+    """A change that fails a job that has not ended yet, with `reason`."""
+
+    def fail(record: JobRecord) -> JobRecord | None:
+        if record.status.is_final:
+            return None
+        record.status = JobStatus.failed
+        record.error = reason
+        record.completed_at = utc_now()
+        return record
+
+    return fail

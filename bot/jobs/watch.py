@@ -68,10 +68,13 @@ class JobIndex:
             self._counts[entry.status, entry.job_type] -= 1
         entry.status = record.status
         self._counts[entry.status, entry.job_type] += 1
-        for key in record.ticket_keys:
-            if key not in entry.ticket_keys:
-                self._by_ticket[key].append(record.job_id)
-        entry.ticket_keys = tuple(record.ticket_keys)
+        keys = tuple(record.ticket_keys)
+        if keys != entry.ticket_keys:  # rare: a batch learns its tickets once, and may have 1,000
+            known = set(entry.ticket_keys)
+            for key in keys:
+                if key not in known:
+                    self._by_ticket[key].append(record.job_id)
+            entry.ticket_keys = keys
 
     def add(self, record: JobRecord) -> None:
         """Index a job just submitted, unless the watcher got there first with a newer state."""
