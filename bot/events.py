@@ -64,6 +64,10 @@ class EventConsumer:
         self._running: set[asyncio.Task[None]] = set()
         self._subscription: JetStreamContext.PullSubscription | None = None
 
+    @property
+    def name(self) -> str:
+        return self._pipeline.name
+
     async def start(self) -> None:
         name = layout.event_consumer_name(self._pipeline.name)
         config = api.ConsumerConfig(

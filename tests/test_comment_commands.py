@@ -76,3 +76,35 @@ async def test_status_and_cancel_answer_about_the_running_job(aiohttp_client, na
     assert job["status"] == "cancelled"
     await service.comment("DEMO-5", "/augment status")
     await service.wait_for_comment("DEMO-5", "No Augment job is working on DEMO-5 right now.")
+
+
+async def test_describe_with_a_provider_then_apply_the_latest_preview(aiohttp_client, nats_url: str) -> None:
+    service = await start_sandboxed(aiohttp_client, nats_url)
+    await service.subscribe()
+    await service.comment("DEMO-6", "/augment describe nope")
+    found = await service.wait_for_comment("DEMO-6", "Cannot run {{/augment describe nope}}")
+    assert any("Unknown LLM provider 'nope'; use one of: openai, claude" in body for body in found), found
+
+    await service.comment("DEMO-6", "/augment describe claude")
+    found = await service.wait_for_comment("DEMO-6", "Preview: a description for DEMO-6")
+    assert any("with claude (claude-sonnet-4-5)" in body for body in found)
+    job_id = APPLY.search(next(body for body in found if "Preview" in body)).group(1)
+    await service.comment("DEMO-6", "/augment apply")
+    await service.wait_for_comment("DEMO-6", f"Wrote the plan of job {job_id} to DEMO-6")
+    job = await (await service.client.get(f"/jobs/{job_id}")).json()
+    assert job["result"]["llm_provider"] == "claude"
+    assert await service.description("DEMO-6") == job["result"]["description_wiki"]
+
+
+async def test_commands_still_run_after_augment_and_its_sandbox_restart(aiohttp_client, nats_url: str) -> None:
+    """Webhook identifiers never repeat, so a restarted sandbox's deliveries are not taken
+    for ones Augment saw (and remembers for a day) before the restart."""
+    job_ids = []
+    for _ in range(2):
+        service = await start_sandboxed(aiohttp_client, nats_url)
+        await service.subscribe()
+        await service.comment("DEMO-7", "/augment describe")
+        found = await service.wait_for_comment("DEMO-7", "Preview: a description for DEMO-7")
+        job_ids.append(APPLY.search(next(body for body in found if "Preview" in body)).group(1))
+        await service.client.close()
+    assert job_ids[0] != job_ids[1]

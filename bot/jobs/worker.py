@@ -83,7 +83,12 @@ class Worker:
             self._subscriptions += [subscription, advisories]
         for consumer in self._event_consumers:
             await consumer.start()
-        log.info("worker started", worker=self.identity, pipelines=[pipeline.name for pipeline in self._pipelines])
+        log.info(
+            "worker started",
+            worker=self.identity,
+            pipelines=[pipeline.name for pipeline in self._pipelines],
+            event_consumers=[consumer.name for consumer in self._event_consumers],
+        )
 
     async def stop(self) -> None:
         self._stopping.set()

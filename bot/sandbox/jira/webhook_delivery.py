@@ -81,7 +81,9 @@ class WebhookDispatcher:
     def send(self, webhook_id: int, url: str, secret: str | None, event: str, payload: dict[str, Any]) -> str:
         """Queue one event for one webhook; returns its identifier. Never blocks."""
         delivery = Delivery(
-            identifier=str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            # Random, not from the seeded rng: Jira's identifiers never repeat, and a receiver
+            # that remembers them (Augment does, for a day) must not meet one again after a restart.
+            identifier=str(uuid.uuid4()),
             webhook_id=webhook_id,
             event=event,
             url=url,
