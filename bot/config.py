@@ -8,15 +8,23 @@ value stops the service with one line naming the key; see `load_settings`.
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 CONFIG_ENV = "AUGMENT_CONFIG"
+_ENV_FIELD = re.compile(r'field "([a-z_]+)"')
 DEFAULT_CONFIG_FILE = "config.yaml"
 
 # The parsed config.yaml, handed to `Settings.settings_customise_sources`, whose
@@ -346,6 +354,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return Settings(**overrides)
     except ValidationError as err:
         raise ConfigError(_one_line(err)) from None
+    except SettingsError as err:  # a list or mapping in the environment that is not JSON
+        section = _ENV_FIELD.search(str(err))
+        name = section.group(1) if section else "a setting"
+        raise ConfigError(f"{name} (env {name.upper()}_*): lists and mappings must be valid JSON") from None
     finally:
         _file_values.reset(token)
 
@@ -379,4 +391,6 @@ def _one_line(err: ValidationError) -> str:
     if named.startswith(f"{key}."):
         key, message = named, message.split(" ", 1)[1]
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{key} (env {key.replace('.', '_').upper()}): {message}{more}"
+    # The environment holds a section's key whole (TRIGGERS_RULES, as JSON), not its items.
+    env = "_".join(key.split(".")[:2]).upper()
+    return f"{key} (env {env}): {message}{more}"

@@ -72,6 +72,17 @@ def test_augment_config_points_at_another_file(tmp_path: Path, monkeypatch: pyte
             {"LIMITS_RETRY_BACKOFF_SECONDS": "[-1]"},
             "limits.retry_backoff_seconds (env LIMITS_RETRY_BACKOFF_SECONDS): must be a non-empty list",
         ),
+        ("", {"TRIGGERS_RULES": '[{"name":'}, "triggers (env TRIGGERS_*): lists and mappings must be valid JSON"),
+        (
+            "triggers:\n  rules:\n    - {name: x, on: sometimes, action: {job_type: single}}\n",
+            {},
+            "triggers.rules.0.on (env TRIGGERS_RULES): Input should be 'issue_created', 'issue_updated'",
+        ),
+        (
+            "triggers:\n  rules:\n    - {name: x, on: label_added, action: {job_type: single}}\n",
+            {},
+            "rule x: on label_added needs `label`",
+        ),
     ],
 )
 def test_bad_values_are_named(
