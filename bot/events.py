@@ -23,6 +23,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext, api
 
 from bot.jetstream import layout
+from bot.jetstream.heartbeat import keep_claimed
 from bot.jobs.pipeline import Pipeline, Registry
 from bot.logs import redact
 from bot.webhooks.intake import IDENTIFIER_HEADER
@@ -123,7 +124,7 @@ class EventConsumer:
         attempt = message.metadata.num_delivered
         identifier = (message.headers or {}).get(IDENTIFIER_HEADER) or f"seq-{message.metadata.sequence.stream}"
         event = EventContext(self._runtime, self._registry, message.subject, message.data, identifier, attempt)
-        heartbeat = asyncio.create_task(self._heartbeat(message))
+        heartbeat = asyncio.create_task(keep_claimed(message, self._ack_wait))
         structlog.contextvars.bind_contextvars(event=message.subject.rsplit(".", 1)[-1], webhook=identifier)
         try:
             async with asyncio.timeout(EVENT_TIMEOUT_SECONDS):
@@ -144,11 +145,3 @@ class EventConsumer:
         finally:
             heartbeat.cancel()
             structlog.contextvars.unbind_contextvars("event", "webhook", "job_id", "ticket_key")
-
-    async def _heartbeat(self, message: Msg) -> None:
-        while True:
-            await asyncio.sleep(self._ack_wait / 3)
-            try:
-                await message.in_progress()
-            except Exception as err:
-                log.warning("event heartbeat failed", error=str(err) or type(err).__name__)

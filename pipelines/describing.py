@@ -69,7 +69,7 @@ class Describer:
             raise PermanentJobError(f"LLM {err}", status=502) from None
         assert isinstance(answer.value, GeneratedDescription)
         markdown = answer.value.markdown()
-        usage = TokenUsage().plus(answer.usage.input_tokens, answer.usage.output_tokens, answer.usage.cost_usd)
+        usage = TokenUsage().plus(answer.usage)
         draft = TicketDescription(
             ticket_key=ticket.key,
             summary=ticket.summary,
@@ -127,7 +127,7 @@ class Describer:
 
 
 def _charge(record: JobRecord, usage: Usage) -> None:
-    record.usage = record.usage.plus(usage.input_tokens, usage.output_tokens, usage.cost_usd)
+    record.usage = record.usage.plus(usage)
 
 
 def _link(ticket: Ticket, epic: Ticket | None, field: str) -> str | None:

@@ -183,7 +183,7 @@ def _keep_single_draft(record: JobRecord, work: TicketWork) -> None:
     record.plan = work.plan
     record.result = work.draft.model_dump(mode="json")
     usage = work.draft.usage
-    record.usage = record.usage.plus(usage.input_tokens, usage.output_tokens, usage.cost_usd)
+    record.usage = record.usage.plus(usage)
 
 
 def _record_applied(job: JobContext):  # noqa: ANN202 - the applier's Record
@@ -220,7 +220,7 @@ def _count(record: JobRecord, outcome: BatchTicketOutcome, usage: TokenUsage) ->
         record.successful_tickets += 1
     else:
         record.failed_tickets += 1
-    record.usage = record.usage.plus(usage.input_tokens, usage.output_tokens, usage.cost_usd)
+    record.usage = record.usage.plus(usage)
     record.progress.processed = record.processed_tickets
     record.progress.message = f"{record.processed_tickets} of {record.progress.total} tickets processed"
 

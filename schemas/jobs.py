@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -54,16 +54,27 @@ class Progress(BaseModel):
         return round(100.0 * min(self.processed, self.total) / self.total, 1)
 
 
+class SpentTokens(Protocol):
+    """Anything that counts tokens: a TokenUsage, or an LLM answer's usage."""
+
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def cost_usd(self) -> float: ...
+
+
 class TokenUsage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
 
-    def plus(self, input_tokens: int, output_tokens: int, cost_usd: float) -> TokenUsage:
+    def plus(self, spent: SpentTokens) -> TokenUsage:
         return TokenUsage(
-            input_tokens=self.input_tokens + input_tokens,
-            output_tokens=self.output_tokens + output_tokens,
-            cost_usd=round(self.cost_usd + cost_usd, 6),
+            input_tokens=self.input_tokens + spent.input_tokens,
+            output_tokens=self.output_tokens + spent.output_tokens,
+            cost_usd=round(self.cost_usd + spent.cost_usd, 6),
         )
 
     @computed_field  # type: ignore[prop-decorator]

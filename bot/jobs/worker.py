@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from bot.events import EventConsumer
 from bot.jetstream import layout
+from bot.jetstream.heartbeat import keep_claimed
 from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
 from bot.jobs.pipeline import JobRoute, Pipeline, Registry
 from bot.jobs.replies import announce_end
@@ -94,13 +95,15 @@ class Worker:
         self._stopping.set()
         await asyncio.gather(*self._loops, return_exceptions=True)
         drain = self._limits.drain_timeout_seconds
-        await asyncio.gather(*(consumer.stop(drain) for consumer in self._event_consumers), return_exceptions=True)
+        # Events and jobs drain side by side: one drain timeout in all, not one after the other.
+        events = [asyncio.create_task(consumer.stop(drain)) for consumer in self._event_consumers]
         if self._running:
-            log.info("draining jobs", running=len(self._running), timeout=self._limits.drain_timeout_seconds)
-            _, unfinished = await asyncio.wait(set(self._running), timeout=self._limits.drain_timeout_seconds)
+            log.info("draining jobs", running=len(self._running), timeout=drain)
+            _, unfinished = await asyncio.wait(set(self._running), timeout=drain)
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
+        await asyncio.gather(*events, return_exceptions=True)
         for subscription in self._subscriptions:
             await subscription.unsubscribe()
         log.info("worker stopped", worker=self.identity)
@@ -158,7 +161,7 @@ class Worker:
             structlog.contextvars.bind_contextvars(ticket_key=record.ticket_keys[0])
         route = pipeline.routes[record.job_type]
         context = JobContext(self._runtime, claimed, attempt, self.identity)
-        heartbeat = asyncio.create_task(self._heartbeat(message))
+        heartbeat = asyncio.create_task(keep_claimed(message, self._limits.ack_wait_seconds))
         try:
             result = await _within(self._timeout(route), route.handler(context))
         except JobCancelledError:
@@ -178,15 +181,6 @@ class Worker:
 
     def _timeout(self, route: JobRoute) -> float:
         return route.timeout_seconds or self._limits.job_timeout_seconds
-
-    async def _heartbeat(self, message: Msg) -> None:
-        interval = self._limits.ack_wait_seconds / 3
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await message.in_progress()
-            except Exception as err:
-                log.warning("heartbeat failed", error=str(err) or type(err).__name__)
 
     async def _complete(self, context: JobContext, result: Any, message: Msg) -> None:
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
