@@ -12,6 +12,7 @@ import re
 from bot.commands.context import CommandContext
 from bot.jira.applier import ALREADY_APPLIED, CONFLICT, Applier
 from bot.jira.client import JiraError
+from bot.jira.comments import SIGNED
 from bot.jobs.context import JobContext, PermanentJobError
 from bot.jobs.pipeline import Pipeline
 from bot.jobs.queue import JobAlreadyFinishedError, JobQueue
@@ -88,7 +89,7 @@ async def _latest_preview(command: CommandContext) -> str | None:
     """The job of the newest `/augment apply <job>` line the bot posted on the ticket."""
     bot_comments = await command.runtime.jira.comment_bodies(command.ticket_key)
     for body in bot_comments:
-        if "— Augment ·" in body and (found := APPLY_LINE.search(body)):
+        if SIGNED in body and (found := APPLY_LINE.search(body)):
             return found.group(1)
     return None
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from bot.jira.client import JiraClient
 
+SIGNED = "— Augment · "
+
 
 def signature(marker: str) -> str:
-    return f"{{color:#97a0af}}— Augment · {marker}{{color}}"
+    return f"{{color:#97a0af}}{SIGNED}{marker}{{color}}"
 
 
 async def post_once(jira: JiraClient, ticket_key: str, body: str, marker: str) -> bool:
