@@ -45,5 +45,6 @@ class CommandContext:
             [self.ticket_key],
             message=message,
             job_id=job_id_for(self.origin),
+            reuse=True,
             reply=TicketReply(ticket_key=self.ticket_key, requested_by=self.author, trigger=self.line.text),
         )

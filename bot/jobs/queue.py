@@ -43,13 +43,15 @@ class JobQueue:
         *,
         message: str = "Queued",
         job_id: str | None = None,
+        reuse: bool = False,
         reply: TicketReply | None = None,
     ) -> JobRecord:
-        """The queued record; with a `job_id` that exists already, that job's record.
+        """The queued record. With `reuse`, `job_id` may name a job queued before (by an
+        earlier delivery of the same webhook): its record is returned instead.
 
         Raises `bot.jobs.store.TicketBusyError` when another active job holds a ticket.
         """
-        if job_id is not None and (existing := await self._store.get(job_id)) is not None:
+        if reuse and job_id is not None and (existing := await self._store.get(job_id)) is not None:
             return existing
         record = JobRecord(
             job_id=job_id or str(uuid.uuid4()),

@@ -16,10 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.config import Settings
 
-from .anthropic_messages import AnthropicMessages
 from .catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS, PROVIDERS, ModelChoice
-from .gemini_content import GeminiContent
-from .openai_chat import OpenAiChat
 from .types import Answer, LlmError, LlmOutputError, Prompt, Reply, Turn, Usage
 
 M = TypeVar("M", bound=BaseModel)
@@ -94,12 +91,20 @@ class Llm:
             raise LlmError(choice.provider, choice.model, f"{section.upper()}_API_KEY is not set", retryable=False)
         url = credentials.base_url or DEFAULT_BASE_URLS[choice.provider]
         timeout, retries = self._settings.llm.timeout_seconds, self._settings.llm.max_retries
+        # Each SDK is imported when its provider is first used: together they hold about 90 MiB
+        # that a service using one provider does not need.
         adapter: Adapter
         if choice.provider == "claude":
+            from .anthropic_messages import AnthropicMessages
+
             adapter = AnthropicMessages(key, url, timeout, retries)
         elif choice.provider == "gemini":
+            from .gemini_content import GeminiContent
+
             adapter = GeminiContent(key, url, timeout, retries)
         else:
+            from .openai_chat import OpenAiChat
+
             adapter = OpenAiChat(choice.provider, key, url, timeout, retries, json_schema=choice.provider == "openai")
         self._adapters[choice.provider] = adapter
         return adapter
