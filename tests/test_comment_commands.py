@@ -108,3 +108,17 @@ async def test_commands_still_run_after_augment_and_its_sandbox_restart(aiohttp_
         job_ids.append(APPLY.search(next(body for body in found if "Preview" in body)).group(1))
         await service.client.close()
     assert job_ids[0] != job_ids[1]
+
+
+async def test_apply_and_cancel_of_jobs_that_do_not_exist_are_answered(aiohttp_client, nats_url: str) -> None:
+    service = await start_sandboxed(aiohttp_client, nats_url)
+    await service.subscribe()
+    await service.comment("DEMO-2", "/augment apply 00000000-0000-0000-0000-000000000000")
+    await service.wait_for_comment(
+        "DEMO-2", "There is no preview job {{00000000-0000-0000-0000-000000000000}} for DEMO-2."
+    )
+    await service.comment("DEMO-2", "/augment cancel not-a-job")
+    await service.wait_for_comment("DEMO-2", "There is no job {{not-a-job}} on DEMO-2.")
+    await service.comment("DEMO-2", "/augment apply")
+    await service.wait_for_comment("DEMO-2", "There is no preview on DEMO-2 to apply.")
+    assert await service.jobs() == []
