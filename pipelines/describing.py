@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.context import DocumentError, DocumentReader, cut_to_budget
 from bot.formatting.jira_wiki import markdown_to_wiki
+from bot.jira.applier import fingerprint
 from bot.jira.client import JiraError, JiraNotFoundError, Ticket
 from bot.jobs.context import JobContext, PermanentJobError
 from bot.llm.catalogue import ModelChoice
@@ -85,11 +86,11 @@ class Describer:
                 op_id=f"describe:{ticket.key}",
                 kind="update_fields",
                 ticket_key=ticket.key,
-                # `expect` is what was read: if Jira holds something else at write time,
-                # somebody changed the ticket meanwhile and it is not overwritten.
+                # What was read, as a fingerprint: if Jira holds something else at write
+                # time, somebody changed the ticket meanwhile and it is not overwritten.
                 payload={
                     "fields": {"description": draft.description_wiki},
-                    "expect": {"description": ticket.description},
+                    "expect_sha256": {"description": fingerprint(ticket.description)},
                 },
             )
         ]

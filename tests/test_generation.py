@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from importlib.resources import files
 
@@ -109,6 +110,21 @@ async def test_a_ticket_changed_meanwhile_is_not_overwritten(sandboxed: Sandboxe
     assert "changed in Jira while its description was being generated" in job["result"]["message"]
     assert [entry["outcome"]["status"] for entry in job["applied"]] == ["conflict"]
     assert await sandboxed.description("DEMO-6") == "Written by a person"
+
+
+async def test_the_job_record_keeps_a_fingerprint_of_the_old_description_not_the_text(
+    sandboxed: SandboxedService,
+) -> None:
+    old = "Internal: the signing key for payroll lives in vault path secret/payroll, ask Dana."
+    await sandboxed.jira("PUT", "/rest/api/2/issue/DEMO-6", json={"fields": {"description": old}})
+    response = await sandboxed.client.post("/generate/single", json={"ticket_key": "DEMO-6"})
+    assert response.status == 200, await response.text()
+
+    job = await (await sandboxed.client.get("/jobs/ticket/DEMO-6")).json()
+    work = await (await sandboxed.client.get(f"/jobs/{job['job_id']}/tickets/DEMO-6")).json()
+    for shown in (job, work):
+        assert "secret/payroll" not in json.dumps(shown["plan"])
+    assert set(job["plan"][0]["payload"]) == {"fields", "expect_sha256"}
 
 
 async def test_unknown_ticket_is_404(sandboxed: SandboxedService) -> None:

@@ -3,10 +3,16 @@
 A redelivered job calls it again with what was already recorded and it goes on from
 there. An operation that reached Jira but was not recorded (a crash in between) is
 recognised by Jira already holding the target value, so it is not done twice.
+
+A field update carries the fingerprints of the values it was planned against
+(`expect_sha256`), not the values: job records are readable by every API user and
+must not copy ticket content they do not need. A field whose fingerprint changed was
+edited by somebody meanwhile and is not overwritten.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -51,11 +57,11 @@ class Applier:
         """Write fields, unless someone changed them since the plan was made."""
         key = _key(operation)
         target: dict[str, Any] = operation.payload["fields"]
-        expected: dict[str, Any] = operation.payload.get("expect", {})
+        expected = _expected_fingerprints(operation.payload)
         current = await self._jira.field_values(key, sorted(set(target) | set(expected)))
         if all(_same(current[name], value) for name, value in target.items()):
             return {"status": ALREADY_APPLIED}
-        changed = [name for name, value in expected.items() if not _same(current[name], value)]
+        changed = [name for name, digest in expected.items() if fingerprint(current[name]) != digest]
         if changed:
             return {"status": CONFLICT, "changed_fields": changed}
         await self._jira.update_fields(key, target)
@@ -65,6 +71,18 @@ class Applier:
 def _key(operation: PlanOperation) -> str:
     assert operation.ticket_key is not None, f"{operation.kind} always names its ticket"
     return operation.ticket_key
+
+
+def fingerprint(value: Any) -> str:
+    """What a plan keeps of a field's value read at planning time: enough to see a change."""
+    # Jira gives null for an empty text field; a plan says "".
+    return hashlib.sha256(str(value or "").encode()).hexdigest()
+
+
+def _expected_fingerprints(payload: dict[str, Any]) -> dict[str, str]:
+    # Previews recorded before fingerprints kept the values themselves (`expect`).
+    kept_values = {name: fingerprint(value) for name, value in payload.get("expect", {}).items()}
+    return kept_values | payload.get("expect_sha256", {})
 
 
 def _same(current: Any, expected: Any) -> bool:
