@@ -67,8 +67,9 @@ async def main(arguments: argparse.Namespace) -> None:
         async with EmbeddedNats(Path(workdir) / "nats") as nats_server:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            env = {**os.environ, "NATS_URL": nats_server.url, "SERVER_PORT": str(port), "SANDBOX_ENABLED": "false",
-                   "LOG_LEVEL": "warning", "LIMITS_CONCURRENCY": str(arguments.concurrency)}  # fmt: skip
+            env = {**os.environ, **nats_server.client_environment(), "SERVER_PORT": str(port),
+                   "SANDBOX_ENABLED": "false", "LOG_LEVEL": "warning",
+                   "LIMITS_CONCURRENCY": str(arguments.concurrency)}  # fmt: skip
             service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", env=env, cwd=workdir)
             try:
                 async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=arguments.in_flight)) as session:

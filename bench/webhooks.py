@@ -112,8 +112,8 @@ async def intake(arguments: argparse.Namespace) -> None:
         async with EmbeddedNats(Path(workdir) / "nats") as nats_server:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            env = {**os.environ, "NATS_URL": nats_server.url, "SERVER_PORT": str(port), "SANDBOX_ENABLED": "false",
-                   "LOG_LEVEL": "warning", "WEBHOOKS_SECRET": SECRET}  # fmt: skip
+            env = {**os.environ, **nats_server.client_environment(), "SERVER_PORT": str(port),
+                   "SANDBOX_ENABLED": "false", "LOG_LEVEL": "warning", "WEBHOOKS_SECRET": SECRET}  # fmt: skip
             service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "api", env=env, cwd=workdir)
             try:
                 async with aiohttp.ClientSession() as session:
@@ -126,7 +126,7 @@ async def intake(arguments: argparse.Namespace) -> None:
                 output, _ = await asyncio.wait_for(loader.communicate(), DEADLINE_SECONDS)
                 assert loader.returncode == 0, "the load process failed"
                 figures = json.loads(output)
-                in_stream = await distinct_events(nats_server.url)
+                in_stream = await distinct_events(nats_server)
             finally:
                 service.terminate()
                 await asyncio.wait_for(service.wait(), 60)
@@ -139,9 +139,9 @@ async def intake(arguments: argparse.Namespace) -> None:
           f"{'OK' if accepted == in_stream[0] == in_stream[1] else 'MISMATCH'}")  # fmt: skip
 
 
-async def distinct_events(url: str) -> tuple[int, int]:
+async def distinct_events(server: EmbeddedNats) -> tuple[int, int]:
     """(messages, distinct webhook identifiers) on the Jira event subjects."""
-    connection = await nats.connect(url)
+    connection = await nats.connect(server.url, **server.credentials.connect_options())
     try:
         js = connection.jetstream()
         subscription = await js.pull_subscribe(layout.JIRA_EVENTS, durable=None, stream=layout.EVENTS_STREAM)

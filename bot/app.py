@@ -16,6 +16,7 @@ from bot.http.auth import BasicAuthenticator
 from bot.http.middleware import AUTHENTICATOR, access_log, authentication, errors
 from bot.http.routes import BODY_CHECKS, NATS_READY, Endpoint, FieldInvalidError, add_endpoints
 from bot.jobs.service import JobService
+from bot.jobs.sweeper import Sweeper
 from bot.jobs.watch import JobWatch
 from bot.jobs.worker import Worker
 from bot.llm.catalogue import Catalogue, ModelChoiceError
@@ -31,11 +32,15 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 CATALOGUE: web.AppKey[Catalogue] = web.AppKey("catalogue", Catalogue)
 
 
-def build_catalogue(settings: Settings) -> Catalogue:
+def build_catalogue(settings: Settings, clock: Clock | None = None) -> Catalogue:
+    """The model catalogue; configured models that are deprecated are logged here, once at start."""
     try:
-        return Catalogue(settings.llm)
+        catalogue = Catalogue(settings.llm, clock)
     except ModelChoiceError as err:
         raise ConfigError(f"{err.field}: {err}") from None
+    for warning in catalogue.warnings():
+        log.warning("configured LLM model is deprecated", detail=warning)
+    return catalogue
 
 
 def create_app(
@@ -54,7 +59,7 @@ def create_app(
         middlewares=[access_log, errors, authentication],
     )
     app[SETTINGS] = settings
-    app[CATALOGUE] = build_catalogue(settings)
+    app[CATALOGUE] = build_catalogue(settings, clock)
     app[AUTHENTICATOR] = (
         BasicAuthenticator(settings.auth.username, settings.auth.password_hash.get_secret_value())
         if settings.auth.enabled
@@ -96,9 +101,11 @@ def _lifecycle(  # noqa: ANN202 - aiohttp's cleanup context shape
         runtime = await Runtime.open(app[SETTINGS], name=name, clock=clock)
         settings = runtime.settings  # aimed at the sandbox when no Jira is configured
         watch = JobWatch(runtime.buckets.jobs)
+        sweeper = Sweeper(runtime.js, runtime.store, watch)
         worker = Worker(runtime, plugins.pipelines()) if with_worker else None
         try:
             await watch.start()
+            await sweeper.start()
             runtime.on_reconnected.append(watch.restart)
             app[SERVICES] = Services(
                 settings=settings,
@@ -120,6 +127,7 @@ def _lifecycle(  # noqa: ANN202 - aiohttp's cleanup context shape
             live.runtime = None
             if worker is not None:
                 await worker.stop()
+            await sweeper.stop()
             await watch.stop()
             await runtime.close()
 

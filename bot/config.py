@@ -11,10 +11,11 @@ import os
 import re
 from contextvars import ContextVar
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -99,32 +100,56 @@ class ModelPrice(BaseModel):
     output: float = Field(ge=0, description="USD per million output tokens.")
 
 
+# Current, priced models of each provider (none deprecated; tests/test_models.py checks
+# against the installed SDKs' tables). Prices: the providers' list prices in 2026-11.
+DEFAULT_MODELS = {
+    "openai": "gpt-5.4-mini",
+    "claude": "claude-sonnet-5",
+    "gemini": "gemini-3.5-flash",
+    "kimi": "kimi-k2.6",
+}
+DEFAULT_PRICES = {
+    "gpt-5.4-mini": ModelPrice(input=0.75, output=4.5),
+    "gpt-5-mini": ModelPrice(input=0.25, output=2.0),
+    "gpt-4o-mini": ModelPrice(input=0.15, output=0.6),
+    "claude-sonnet-5": ModelPrice(input=3.0, output=15.0),
+    "claude-sonnet-4-5": ModelPrice(input=3.0, output=15.0),
+    "claude-haiku-4-5": ModelPrice(input=1.0, output=5.0),
+    "gemini-3.5-flash": ModelPrice(input=1.5, output=9.0),
+    "gemini-2.5-flash": ModelPrice(input=0.3, output=2.5),
+    "kimi-k2.6": ModelPrice(input=0.95, output=4.0),
+    "kimi-latest": ModelPrice(input=0.6, output=2.5),
+}
+
+
 class LlmSettings(Section):
     default_provider: str = "openai"
     default_models: dict[str, str] = Field(
-        default_factory=lambda: {
-            "openai": "gpt-5-mini",
-            "claude": "claude-sonnet-4-5",
-            "gemini": "gemini-2.5-flash",
-            "kimi": "kimi-latest",
-        }
+        default_factory=lambda: dict(DEFAULT_MODELS),
+        description="Provider → its default model; providers left out keep the built-in default.",
     )
-    extra_models: dict[str, list[str]] = Field(default_factory=dict)
+    extra_models: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Provider → models to accept beyond the SDKs' lists (env LLM_EXTRA_MODELS, JSON).",
+    )
     timeout_seconds: float = Field(default=120, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     concurrency: int = Field(default=16, ge=1, le=1024, description="Calls in flight per provider and process.")
     output_retries: int = Field(default=1, ge=0, le=5, description="Re-asks when structured output does not validate.")
     prices: dict[str, ModelPrice] = Field(
-        default_factory=lambda: {
-            "gpt-5-mini": ModelPrice(input=0.25, output=2.0),
-            "gpt-4o-mini": ModelPrice(input=0.15, output=0.6),
-            "claude-sonnet-4-5": ModelPrice(input=3.0, output=15.0),
-            "claude-3-5-haiku-latest": ModelPrice(input=0.8, output=4.0),
-            "gemini-2.5-flash": ModelPrice(input=0.3, output=2.5),
-            "kimi-latest": ModelPrice(input=0.6, output=2.5),
-        },
-        description="USD per million tokens, by model; models not listed cost 0.",
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="USD per million tokens, by model; added to the built-in prices; models not priced cost 0.",
     )
+
+    @field_validator("default_models")
+    @classmethod
+    def _keep_builtin_defaults(cls, value: dict[str, str]) -> dict[str, str]:
+        return {**DEFAULT_MODELS, **value}
+
+    @field_validator("prices")
+    @classmethod
+    def _keep_builtin_prices(cls, value: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
+        return {**DEFAULT_PRICES, **value}
 
 
 class ProviderSettings(Section):
@@ -149,10 +174,44 @@ class NatsSettings(Section):
     store_dir: Path = Path(".augment/nats")
     replicas: int = Field(default=1, ge=1, le=5)
     startup_timeout_seconds: float = Field(default=30, gt=0)
+    # How Augment logs in to the NATS of `url`: user and password, a token, or a .creds file.
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    token: SecretStr = SecretStr("")
+    creds_file: Path | None = Field(default=None, description="A NATS .creds file (a user JWT and its seed).")
+    # The embedded server's password: made up per process, never configured, never logged.
+    _embedded_password: SecretStr = PrivateAttr(default_factory=lambda: SecretStr(token_urlsafe(32)))
 
     @property
     def servers(self) -> list[str]:
         return [part.strip() for part in self.url.split(",") if part.strip()]
+
+    @property
+    def embedded_password(self) -> SecretStr:
+        return self._embedded_password
+
+    @field_validator("creds_file")
+    @classmethod
+    def _creds_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} does not exist or is not a file")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_log_in(self) -> NatsSettings:
+        password, token = self.password.get_secret_value(), self.token.get_secret_value()
+        if self.user and not password:
+            raise ValueError("nats.password is required when nats.user is set")
+        if password and not self.user:
+            raise ValueError("nats.user is required when nats.password is set")
+        ways = {"nats.user": self.user, "nats.token": token, "nats.creds_file": self.creds_file}
+        chosen = [key for key, value in ways.items() if value]
+        if len(chosen) > 1:
+            raise ValueError(
+                f"{chosen[-1]} cannot be combined with {chosen[0]}: log in with a user and password, a token "
+                "or a creds file"
+            )
+        return self
 
 
 class AuthSettings(Section):
@@ -181,6 +240,20 @@ class WebhookSettings(Section):
     dedupe_hours: float = Field(
         default=24, ge=2, le=720, description="How long a webhook identifier is remembered, to drop Jira's retries."
     )
+    max_age_minutes: float = Field(
+        default=120, ge=1, description="A delivery whose payload timestamp is older than this is refused (422)."
+    )
+    max_future_minutes: float = Field(
+        default=5, ge=0, le=60, description="Clock skew allowed: a timestamp further ahead than this is refused."
+    )
+
+    @model_validator(mode="after")
+    def _window_within_dedupe(self) -> WebhookSettings:
+        # Inside the window a replayed body is refused because it is remembered; past it, because it is stale.
+        if self.max_age_minutes > self.dedupe_hours * 60:
+            limit = self.dedupe_hours * 60
+            raise ValueError(f"webhooks.max_age_minutes must be at most webhooks.dedupe_hours in minutes ({limit:g})")
+        return self
 
 
 class TriggerAction(BaseModel):
@@ -249,12 +322,19 @@ class CommandSettings(Section):
         default_factory=list, description="Jira account ids that may run /augment commands; '*': anyone."
     )
     projects: list[str] = Field(default_factory=list, description="Project keys where commands run; '*': any.")
+    max_per_ticket_per_minute: int = Field(
+        default=5, ge=1, le=1000, description="Commands run on one ticket per minute; more get one 'slow down'."
+    )
+    max_per_user_per_minute: int = Field(
+        default=10, ge=1, le=1000, description="Commands one person runs per minute, across tickets."
+    )
 
 
 class LimitSettings(Section):
     sync_timeout_seconds: float = Field(default=60, gt=0, le=3600)
     concurrency: int = Field(default=8, ge=1, le=1024)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    max_deliveries: int = Field(default=100, ge=1, le=10_000)
     retry_backoff_seconds: list[float] = Field(default_factory=lambda: [2.0, 10.0, 30.0])
     job_timeout_seconds: float = Field(default=900, gt=0)
     ack_wait_seconds: float = Field(default=30, ge=1)
@@ -282,6 +362,15 @@ class SandboxSettings(Section):
     @classmethod
     def _bool_words(cls, value: Any) -> Any:
         return str(value).lower() if isinstance(value, (bool, str)) else value
+
+
+class WorkerSettings(Section):
+    health_port: int = Field(
+        default=8010,
+        ge=0,
+        le=65535,
+        description="Port of `augment worker`'s /health and /health/ready, on server.host; 0 turns them off.",
+    )
 
 
 class Settings(BaseSettings):
@@ -312,6 +401,7 @@ class Settings(BaseSettings):
     commands: CommandSettings = CommandSettings()
     limits: LimitSettings = LimitSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -338,6 +428,8 @@ class Settings(BaseSettings):
             self.auth.password_hash,
             self.webhooks.secret,
             self.webhooks.url_token,
+            self.nats.password,
+            self.nats.token,
         ]
         return [value for secret in found if (value := secret.get_secret_value())]
 

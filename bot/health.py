@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from bot.config import Settings
 from bot.llm.catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS
@@ -32,14 +34,11 @@ class HealthChecker:
             "llm": self._llm,
             "team_member_db": self._team_member_db,
         }
-        results = await asyncio.gather(*(_bounded(check) for check in checks.values()))
+        results = await asyncio.gather(*(bounded(check) for check in checks.values()))
         return dict(zip(checks, results, strict=True))
 
     async def _nats(self) -> str:
-        if not self._runtime.nc.is_connected:
-            return "disconnected: reconnecting to NATS"
-        await self._runtime.js.account_info()
-        return CONNECTED
+        return await nats_health(self._runtime.nc, self._runtime.js)
 
     async def _jira(self) -> str:
         jira = self._settings.jira
@@ -86,7 +85,19 @@ class HealthChecker:
             return f"error: HTTP {response.status}"
 
 
-async def _bounded(check: Callable[[], Awaitable[str]]) -> str:
+async def nats_health(nc: Client, js: JetStreamContext) -> str:
+    """`connected` only when the client is connected and JetStream answers; a client that is
+    reconnecting or closed says so (the API and `augment worker` report it alike)."""
+    if nc.is_closed:
+        return "disconnected: the NATS connection is closed"
+    if not nc.is_connected:
+        return "disconnected: reconnecting to NATS"
+    await js.account_info()
+    return CONNECTED
+
+
+async def bounded(check: Callable[[], Awaitable[str]]) -> str:
+    """The check's answer, or what went wrong: never an exception, never longer than a few seconds."""
     try:
         return await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
     except TimeoutError:

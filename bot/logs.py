@@ -1,7 +1,10 @@
 """structlog: JSON lines in production, readable lines in a terminal; secrets never printed.
 
 Job id and ticket key are bound with `structlog.contextvars`, so every line a job
-causes carries them.
+causes carries them. Libraries that log through the standard library (aiohttp, nats,
+asyncio) are rendered by the same processors, redaction included: the message with its
+arguments and the exception text. aiohttp's "Error handling request" lines quote the raw
+request line and header values (`?token=...`, `Authorization: ...`), so they need it.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ import structlog
 REDACTED = "***"
 # Names whose values are secret wherever they appear in a log line.
 SECRET_NAMES = re.compile(r"(token|secret|password|passwd|api_key|apikey|authorization|hash)", re.IGNORECASE)
-# `?token=...` in a webhook URL, `Bearer ...` and `Basic ...` in a header dump.
+# Secret-looking parts of free text, each with what it becomes: `?token=...` in a URL,
+# `Bearer ...` / `Basic ...` credentials, and any `Authorization:` header value (its scheme kept).
 SECRET_PATTERNS = (
-    re.compile(r"(?i)((?:token|secret|key|password)=)[^&\s\"']+"),
-    re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+"),
+    (re.compile(r"(?i)(\bauthorization:[ \t]*(?:[A-Za-z]+[ \t]+)?)[^\s\"'\\]+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(?i)((?:token|secret|key|password)=)[^&\s\"']+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+"), rf"\g<1> {REDACTED}"),
 )
+# Standard-library records below this level are dropped (aiohttp's access log, nats' chatter).
+LIBRARY_LEVEL = logging.WARNING
 
 _known_secrets: tuple[str, ...] = ()
 
@@ -45,20 +52,35 @@ def configure_logging(level: str = "info", output: str = "auto", secrets: Iterab
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    # Libraries that log through the standard library (aiohttp, nats) go to the same place.
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _redact_event,
+                renderer,
+            ],
+        )
     )
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(LIBRARY_LEVEL)
 
 
 def redact(text: str) -> str:
     """Remove configured secrets and secret-looking URL/header parts from a string."""
     for secret in _known_secrets:
         text = text.replace(secret, REDACTED)
-    for pattern in SECRET_PATTERNS:
-        text = pattern.sub(
-            lambda match: f"{match.group(1)}{'' if match.group(1).endswith('=') else ' '}{REDACTED}", text
-        )
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
     return text
 
 

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, ProviderSettings, Settings
 from bot.jetstream.connect import ReconnectHook, connect
+from bot.jetstream.credentials import NatsCredentials
 from bot.jetstream.embedded import EmbeddedNats
 from bot.jetstream.provision import Buckets, provision
 from bot.jira.client import JiraClient
@@ -69,12 +70,17 @@ class Runtime:
         servers = settings.nats.servers
         on_reconnected: list[ReconnectHook] = []
         try:
+            credentials = NatsCredentials.from_settings(settings.nats)
             if not servers:
-                embedded = EmbeddedNats(settings.nats.store_dir)
+                embedded = EmbeddedNats(settings.nats.store_dir, password=settings.nats.embedded_password)
                 await embedded.start()
-                servers = [embedded.url]
+                servers, credentials = [embedded.url], embedded.credentials
             nc = await connect(
-                servers, name=name, startup_timeout=settings.nats.startup_timeout_seconds, on_reconnected=on_reconnected
+                servers,
+                name=name,
+                startup_timeout=settings.nats.startup_timeout_seconds,
+                on_reconnected=on_reconnected,
+                credentials=credentials,
             )
             js = nc.jetstream()
             buckets = await provision(js, settings, wait_seconds=settings.nats.startup_timeout_seconds)

@@ -11,6 +11,7 @@ from bot.jobs.watch import InvalidCursorError
 from bot.services import services
 from schemas.generation import TicketWork
 from schemas.jobs import JobCancelled, JobList, JobListQuery, JobRecord
+from schemas.keys import JobPath, JobTicketPath, TicketPath
 
 routes = RouteTable("jobs")
 
@@ -28,6 +29,7 @@ async def list_jobs(request: web.Request, query: JobListQuery) -> JobList:
 
 @routes.get(
     "/jobs/ticket/{ticket_key}",
+    path_params=TicketPath,
     response=JobRecord,
     errors={404: "No job for this ticket"},
     summary="The job of a ticket",
@@ -41,7 +43,11 @@ async def job_for_ticket(request: web.Request, ticket_key: str) -> JobRecord:
 
 
 @routes.get(
-    "/jobs/{job_id}", response=JobRecord, errors={404: "Unknown job"}, summary="Job status, progress and result"
+    "/jobs/{job_id}",
+    path_params=JobPath,
+    response=JobRecord,
+    errors={404: "Unknown job"},
+    summary="Job status, progress and result",
 )
 async def get_job(request: web.Request, job_id: str) -> JobRecord:
     try:
@@ -52,6 +58,7 @@ async def get_job(request: web.Request, job_id: str) -> JobRecord:
 
 @routes.get(
     "/jobs/{job_id}/tickets/{ticket_key}",
+    path_params=JobTicketPath,
     response=TicketWork,
     errors={404: "Unknown job, or the job has no work for this ticket"},
     summary="One ticket's work in a job",
@@ -67,6 +74,7 @@ async def job_ticket(request: web.Request, job_id: str, ticket_key: str) -> Tick
 
 @routes.delete(
     "/jobs/{job_id}",
+    path_params=JobPath,
     response=JobCancelled,
     errors={404: "Unknown job", 409: "The job already finished"},
     summary="Cancel a job",

@@ -10,7 +10,8 @@ from bot.http.routes import RouteTable, json_response
 from bot.llm.catalogue import ALIASES, PROVIDERS
 from bot.services import services
 from schemas.jobs import utc_now
-from schemas.service import HealthResponse, ModelsResponse, RootResponse
+from schemas.llm import ModelInfo, ModelsResponse
+from schemas.service import HealthResponse, RootResponse
 
 routes = RouteTable("service")
 
@@ -48,12 +49,26 @@ async def _health(request: web.Request) -> HealthResponse:
 
 @routes.get("/models", response=ModelsResponse, uses_nats=False, summary="Supported LLM providers and models")
 async def models(request: web.Request) -> ModelsResponse:
-    """Pick with `llm_provider` and/or `llm_model` on any generating request; see the selection rules."""
+    """Pick with `llm_provider` and/or `llm_model` on any generating request; see the selection rules.
+
+    Models past their end-of-life date are left out (a request naming one is a 422) unless
+    the configuration names them; `warnings` lists configured models that are deprecated."""
     catalogue = services(request).catalogue
+    listing = catalogue.listing()
     return ModelsResponse(
         providers=list(PROVIDERS),
-        models=catalogue.models,
+        models={provider: [state.name for state in states] for provider, states in listing.items()},
+        details={
+            provider: [
+                ModelInfo(
+                    name=state.name, deprecated=state.deprecated, end_of_life=state.end_of_life, retired=state.retired
+                )
+                for state in states
+            ]
+            for provider, states in listing.items()
+        },
         default_provider=catalogue.default_provider,
         default_models=catalogue.default_models,
         aliases=ALIASES,
+        warnings=catalogue.warnings(),
     )

@@ -1,9 +1,10 @@
 """`POST /webhooks/jira`: Jira's webhooks in, events on `AUGMENT_EVENTS` out, in milliseconds.
 
 The sender is checked first (signature or URL token, 401 otherwise), then the body
-(400 malformed, 422 unsupported or incomplete: Jira does not retry 4xx), then the
-delivery is published once. Nothing else happens in the request; `pipelines/triggers`
-does the work.
+(400 malformed, 422 unsupported or incomplete: Jira does not retry 4xx), then its
+`timestamp` (422 outside the window of `bot.webhooks.freshness`), then the delivery is
+published once (`bot.webhooks.intake`: once per identifier and once per body). Nothing
+else happens in the request; `pipelines/triggers` does the work.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from bot.http.routes import ApiError, RouteTable, json_response
+from bot.http.routes import ApiError, FieldInvalidError, RouteTable, json_response
 from bot.services import SERVICES, services
+from bot.webhooks.freshness import StaleWebhookError, check_timestamp
 from bot.webhooks.signature import WebhookRefusedError, check_sender
 from schemas.webhooks import JiraWebhook, WebhookAccepted
 
@@ -42,8 +44,9 @@ def _check_sender(request: web.Request, body: bytes) -> None:
     public=True,
     raw_check=_check_sender,
     responses={
-        200: ("Seen before (a retry or duplicate delivery): nothing published", WebhookAccepted),
+        200: ("Seen before (a retry, or the same body under another identifier): nothing published", WebhookAccepted),
         401: ("Bad or missing X-Hub-Signature / URL token", None),
+        422: ("Unsupported or incomplete event, or `timestamp` outside the accepted window", None),
         503: ("NATS is unreachable: Jira retries later", None),
     },
     summary="Receive a Jira webhook",
@@ -52,11 +55,23 @@ async def jira_webhook(request: web.Request, body: JiraWebhook) -> web.Response:
     """For Jira's admin webhooks (Settings → System → WebHooks): the URL
     `https://augment.example.com/webhooks/jira`, with a secret (`webhooks.secret`), or
     `...?token=` (`webhooks.url_token`) where a secret cannot be set. Answers `202` at once;
-    a delivery with an `X-Atlassian-Webhook-Identifier` seen before answers `200 duplicate`."""
+    a delivery with an `X-Atlassian-Webhook-Identifier` or a body seen before answers
+    `200 duplicate`; a `timestamp` older than `webhooks.max_age_minutes` (or too far ahead)
+    is `422`."""
     event = body.root
-    intake = await services(request).webhooks.accept(
-        event.webhook_event, await request.read(), request.headers.get(IDENTIFIER)
-    )
+    service = services(request)
+    try:
+        check_timestamp(event.occurred_at, service.runtime.clock.now(), service.settings.webhooks)
+    except StaleWebhookError as stale:
+        log.warning(
+            "webhook refused",
+            reason=str(stale),
+            webhook_event=event.webhook_event,
+            ticket_key=event.ticket_key,
+            identifier=request.headers.get(IDENTIFIER),
+        )
+        raise FieldInvalidError(("body", event.webhook_event, "timestamp"), str(stale), event.timestamp) from None
+    intake = await service.webhooks.accept(event.webhook_event, await request.read(), request.headers.get(IDENTIFIER))
     answer = WebhookAccepted(
         status="duplicate" if intake.duplicate else "accepted",
         identifier=intake.identifier,

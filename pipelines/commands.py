@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.commands.context import CommandContext
+from bot.commands.parsing import job_argument
 from bot.jira.applier import ALREADY_APPLIED, CONFLICT, Applier
 from bot.jira.client import JiraError
 from bot.jira.comments import SIGNED
@@ -47,7 +48,7 @@ async def show_status(command: CommandContext) -> str:
 
 async def cancel(command: CommandContext) -> str:
     store = command.runtime.store
-    job_id = command.arguments[0] if command.arguments else None
+    job_id = job_argument(command.line)
     if job_id is None:
         lock = await store.ticket_lock(command.ticket_key)
         if lock is None:
@@ -67,7 +68,7 @@ async def cancel(command: CommandContext) -> str:
 
 async def apply(command: CommandContext) -> str:
     store = command.runtime.store
-    job_id = command.arguments[0] if command.arguments else await _latest_preview(command)
+    job_id = job_argument(command.line) or await _latest_preview(command)
     if job_id is None:
         return f"There is no preview on {command.ticket_key} to apply. Name one: {{{{/augment apply <job id>}}}}."
     source = await store.get(job_id)

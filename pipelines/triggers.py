@@ -8,25 +8,30 @@
 - When a job started from Jira ends, its answer is posted on the ticket.
 
 Events the bot's own account caused are ignored, so its comments and writes never
-start anything. Jobs get ids derived from the webhook, so a redelivered event finds its
-job instead of queueing another; comments are posted once (`bot.jira.comments`).
+start anything. What Jira did is acted on once, whichever delivery brings it
+(`bot.webhooks.occurrences`): a command is named by its comment and line, a rule's run
+by the issue event; jobs get ids derived from those names, so a redelivered event finds
+its job instead of queueing another, and comments are posted once (`bot.jira.comments`).
+Commands are rate-limited per ticket and per user (`bot.commands.admission`).
 """
 
 from __future__ import annotations
 
 import structlog
 
+from bot.commands.admission import Admission, admit
 from bot.commands.context import CommandContext
-from bot.commands.parsing import CommandLine, find_commands
+from bot.commands.parsing import CommandArgumentError, CommandLine, find_commands
 from bot.config import LlmSettings, TriggerAction, TriggerRule
 from bot.events import EventContext
 from bot.jetstream import layout
 from bot.jira.comments import post_once
-from bot.jobs.firing import FiringLimit
+from bot.jobs.firing import HOUR, RateLimit
 from bot.jobs.pipeline import Pipeline
 from bot.jobs.queue import JobQueue, job_id_for
 from bot.jobs.store import TicketBusyError
 from bot.llm.catalogue import Catalogue, ModelChoiceError
+from bot.webhooks.occurrences import Occurrences
 from pipelines.commands import help_text
 from schemas.events import CommentEvent, IssueEvent, IssueUpdatedEvent, JiraIssue, parse_event
 from schemas.generation import GenerateSingleRequest
@@ -48,10 +53,16 @@ async def on_issue_event(event: EventContext) -> None:
         added = parsed.labels_added()
     else:
         kinds, added = ["issue_created"], []
+    occurrence = _occurrence(parsed)
     for rule in event.runtime.settings.triggers.rules:
         fires = rule.on in kinds or (rule.on == "label_added" and rule.label in added)
-        if fires and _passes_filters(rule, parsed.issue):
-            await _fire(event, rule, parsed.issue.key, trigger=f"rule {rule.name}")
+        if not (fires and _passes_filters(rule, parsed.issue)):
+            continue
+        origin = f"{occurrence}/rule/{rule.name}"
+        if await Occurrences(event.runtime.buckets.seen).claim(origin, event.identifier) is None:
+            log.info("rule left to another delivery of the event", rule=rule.name, ticket_key=parsed.issue.key)
+            continue
+        await _fire(event, rule, parsed.issue.key, trigger=f"rule {rule.name}", origin=origin)
 
 
 async def on_comment(event: EventContext) -> None:
@@ -60,13 +71,25 @@ async def on_comment(event: EventContext) -> None:
     author = parsed.actor_account_id
     if await _caused_by_bot(event, author):
         return
-    key = parsed.issue.key
-    for position, line in enumerate(find_commands(parsed.comment.body)):
-        origin = f"{event.identifier}/{position}"
+    key, comment = parsed.issue.key, parsed.comment
+    # The comment, not the delivery: every delivery of it (retry, second webhook) names it alike.
+    written = comment.created.isoformat() if comment.created else str(parsed.timestamp)
+    for position, line in enumerate(find_commands(comment.body)):
+        origin = f"comment/{comment.id}@{written}/{position}"
         structlog.contextvars.bind_contextvars(ticket_key=key, command=line.name)
-        answer = await _run_command(event, key, author, line, origin)
-        await post_once(event.runtime.jira, key, answer, f"ack {job_id_for(origin)[:13]}")
-        log.info("comment command answered", author=author)
+        admission = await admit(event.runtime, origin, event.identifier, key, author)
+        if admission is Admission.run:
+            answer = await _run_command(event, key, author, line, origin)
+            await post_once(event.runtime.jira, key, answer, f"ack {job_id_for(origin)[:13]}")
+            log.info("comment command answered", author=author)
+        elif admission is Admission.slow_down:
+            answer = _slow_down(event, key, author)
+            await post_once(event.runtime.jira, key, answer, f"slow down {job_id_for(origin)[:13]}")
+            log.info("comment command refused: rate limit; asked to slow down", author=author)
+        elif admission is Admission.quiet:
+            log.info("comment command refused: rate limit", author=author)
+        else:
+            log.info("comment command left to another delivery of the comment", author=author)
 
 
 async def on_job_finished(event: EventContext) -> None:
@@ -99,13 +122,13 @@ async def _run_command(event: EventContext, key: str, author: str | None, line: 
         if route is not None:
             return await route.handler(command)
         assert rule is not None
-        record = await _fire(event, rule, key, trigger=line.text, origin=origin, requested_by=author)
+        record = await _fire(event, rule, key, trigger=line.text, origin=origin, requested_by=author, command=True)
         if record is None:
             return f"Rule {rule.name} did not run: it already ran the most times allowed this hour on {key}."
         return f"Rule {rule.name}: running {rule.action.job_type} on {key}, job {{{{{record.job_id}}}}}."
     except TicketBusyError as busy:
         return f"{key} is already being worked on by job {{{{{busy.lock.job_id}}}}}; try {{{{/augment status}}}}."
-    except ModelChoiceError as err:
+    except (ModelChoiceError, CommandArgumentError) as err:
         return f"Cannot run {{{{{line.text}}}}}: {err}"
 
 
@@ -115,15 +138,18 @@ async def _fire(
     key: str,
     *,
     trigger: str,
-    origin: str | None = None,
+    origin: str,
     requested_by: str | None = None,
+    command: bool = False,
 ) -> JobRecord | None:
+    """Run `rule` on `key` as the job named by `origin`. A busy ticket raises TicketBusyError
+    for a command (its answer says so) and is only logged for an event."""
     runtime = event.runtime
-    job_id = job_id_for(origin or f"{event.identifier}/rule/{rule.name}")
+    job_id = job_id_for(origin)
     if (existing := await runtime.store.get(job_id)) is not None:
         return existing  # this event was handled before a redelivery
-    limit = FiringLimit(runtime.buckets.seen, runtime.clock, runtime.settings.triggers.max_runs_per_ticket_per_hour)
-    if not await limit.allow(rule.name, key):
+    limit = RateLimit(runtime.buckets.seen, runtime.clock, runtime.settings.triggers.max_runs_per_ticket_per_hour, HOUR)
+    if not await limit.allow(layout.rate_key(f"rule-{rule.name}", key)):
         log.info("rule not fired: hourly limit reached", rule=rule.name, ticket_key=key)
         return None
     reply = TicketReply(ticket_key=key, requested_by=requested_by, trigger=trigger)
@@ -137,12 +163,28 @@ async def _fire(
             reply=reply if rule.action.reply == "comment" else None,
         )
     except TicketBusyError as busy:
-        if origin is not None:
+        if command:
             raise
         log.info("rule not fired: ticket busy", rule=rule.name, ticket_key=key, active_job_id=busy.lock.job_id)
         return None
     log.info("rule fired", rule=rule.name, ticket_key=key, job_id=record.job_id)
     return record
+
+
+def _occurrence(parsed: IssueEvent) -> str:
+    """The issue event, named the same in every delivery of it (whichever webhook sent it)."""
+    change = parsed.changelog.id if isinstance(parsed, IssueUpdatedEvent) and parsed.changelog else None
+    return f"{parsed.webhook_event}/{parsed.issue.id}@{parsed.timestamp}/{change}"
+
+
+def _slow_down(event: EventContext, key: str, author: str | None) -> str:
+    limits = event.runtime.settings.commands
+    who = f"[~accountid:{author}]" if author else "everyone"
+    return (
+        f"Slow down a little, please, {who}: Augment runs at most {limits.max_per_ticket_per_minute} commands "
+        f"a minute on {key} and {limits.max_per_user_per_minute} a minute per person. Commands sent meanwhile "
+        "were not run; send the one you need again in a minute."
+    )
 
 
 def _request(llm: LlmSettings, action: TriggerAction, key: str) -> GenerateSingleRequest:

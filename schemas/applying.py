@@ -7,11 +7,12 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from schemas.jobs import AppliedOperation
+from schemas.keys import JobId, TicketKey
 
 
 class ApplyRequest(BaseModel):
-    job_id: str = Field(description="The preview job whose plan is written.")
-    ticket_key: str
+    job_id: JobId = Field(description="The preview job whose plan is written.")
+    ticket_key: TicketKey
 
 
 class ApplyResult(BaseModel):

@@ -252,11 +252,17 @@ class Sprint(JiraModel):
 # --- events -----------------------------------------------------------------------------
 
 
+# 9999-12-31T23:59:59.999Z: anything later cannot be a datetime.
+_LAST_MILLISECOND = 253_402_300_799_999
+
+
 class WebhookEvent(JiraModel):
     """What every event carries. `user` is absent from comment, link and sprint events."""
 
     webhook_event: str = Field(alias="webhookEvent")
-    timestamp: int = Field(description="When Jira recorded the event, in epoch milliseconds.")
+    timestamp: int = Field(
+        ge=0, le=_LAST_MILLISECOND, description="When Jira recorded the event, in epoch milliseconds."
+    )
     user: JiraUser | None = None
     issue_event_type_name: str | None = None
 

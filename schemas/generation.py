@@ -5,21 +5,27 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from schemas.jobs import AppliedOperation, PlanOperation, TokenUsage
+from schemas.keys import TICKET_KEY_PATTERN as TICKET_KEY_PATTERN  # re-exported: schemas.events uses it
+from schemas.keys import TicketKey
 from schemas.llm import LlmChoice
-
-TICKET_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+$"
 
 
 class GenerateSingleRequest(LlmChoice):
-    ticket_key: str = Field(pattern=TICKET_KEY_PATTERN, examples=["PROJ-123"])
-    update_jira: bool = Field(default=False, description="Write the description to Jira. Default: preview only.")
-    async_mode: bool = Field(default=False, description="Answer 202 with a job id at once instead of waiting.")
+    ticket_key: TicketKey
+    update_jira: bool = Field(
+        default=False, strict=True, description="Write the description to Jira. Default: preview only."
+    )
+    async_mode: bool = Field(
+        default=False, strict=True, description="Answer 202 with a job id at once instead of waiting."
+    )
 
 
 class GenerateBatchRequest(LlmChoice):
     jql: str = Field(min_length=1, max_length=10_000, examples=["project = PROJ AND description is EMPTY"])
-    max_results: int = Field(default=50, ge=1, le=1000, description="Tickets to process at most.")
-    update_jira: bool = Field(default=False, description="Write the descriptions to Jira. Default: preview only.")
+    max_results: int = Field(default=50, ge=1, le=1000, strict=True, description="Tickets to process at most.")
+    update_jira: bool = Field(
+        default=False, strict=True, description="Write the descriptions to Jira. Default: preview only."
+    )
 
 
 class DescriptionSection(BaseModel):

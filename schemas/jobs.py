@@ -123,7 +123,20 @@ class JobRecord(BaseModel):
         default=None, description="The HTTP status a synchronous call answered the error with."
     )
     usage: TokenUsage = Field(default_factory=TokenUsage)
-    attempts: int = Field(default=0, description="Deliveries to a worker so far.")
+    attempts: int = Field(
+        default=0,
+        description="Attempts begun: 1 on the first run, one more after each failed attempt. A hand-back "
+        "(worker shutdown) or a crash after progress resumes the same attempt.",
+    )
+    failed_attempts: int = Field(
+        default=0,
+        description="Attempts that failed: the job raised an error, or its worker stopped responding "
+        "with no progress since it took the job. The job fails at `limits.max_attempts`.",
+    )
+    deliveries: int = Field(default=0, description="Times a worker took the job: attempts, hand-backs, resumptions.")
+    processed_at_delivery: int = Field(
+        default=0, description="`progress.processed` when the latest delivery began: progress is measured from it."
+    )
     worker: str | None = Field(default=None, description="host:pid of the worker on the latest attempt.")
     processed_tickets: int = 0
     successful_tickets: int = 0

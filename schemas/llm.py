@@ -1,8 +1,10 @@
-"""The LLM choice every generating request may carry."""
+"""The LLM choice every generating request may carry, and the shape of `GET /models`."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import date
+
+from pydantic import BaseModel, Field
 
 from schemas.base import RequestModel
 
@@ -14,3 +16,22 @@ class LlmChoice(RequestModel):
         default=None, description="openai, claude (anthropic), gemini (google) or kimi (moonshot)."
     )
     llm_model: str | None = Field(default=None, description="A model of that provider; see GET /models.")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    deprecated: bool = Field(description="The provider has announced this model's end.")
+    end_of_life: date | None = Field(description="The provider's end-of-life (shutdown) date, when announced.")
+    retired: bool = Field(description="On or past its end of life; listed only because the configuration names it.")
+
+
+class ModelsResponse(BaseModel):
+    providers: list[str]
+    models: dict[str, list[str]] = Field(description="Per provider, the models a request may name today.")
+    details: dict[str, list[ModelInfo]] = Field(description="The same models, with their deprecation state.")
+    default_provider: str
+    default_models: dict[str, str]
+    aliases: dict[str, str] = Field(description="Other accepted provider names → the provider they mean.")
+    warnings: list[str] = Field(
+        description="Configured models (llm.default_models, llm.extra_models) that are deprecated or past their date."
+    )

@@ -1,4 +1,4 @@
-"""Shapes of `GET /`, `GET /health` and `GET /models`."""
+"""Shapes of `GET /` and `GET /health` (`GET /models`: `schemas/llm.py`)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,3 @@ class HealthResponse(BaseModel):
     services: dict[str, str] = Field(
         description='Each dependency: "connected" / "ready" when usable, otherwise what is wrong.'
     )
-
-
-class ModelsResponse(BaseModel):
-    providers: list[str]
-    models: dict[str, list[str]]
-    default_provider: str
-    default_models: dict[str, str]
-    aliases: dict[str, str] = Field(description="Other accepted provider names → the provider they mean.")

@@ -15,7 +15,10 @@ class JiraWebhook(RootModel[JiraEvent]):
 
 class WebhookAccepted(BaseModel):
     status: Literal["accepted", "duplicate"] = Field(
-        description="duplicate: this delivery was seen before (a Jira retry); nothing new was published."
+        description=(
+            "duplicate: this delivery was seen before (a Jira retry, or the same body under another "
+            "identifier); nothing new was published."
+        )
     )
     identifier: str = Field(description="X-Atlassian-Webhook-Identifier (or the body's hash when absent).")
     webhook_event: str

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands import CommandLine, comment_text, find_commands
+from bot.commands import CommandArgumentError, CommandLine, comment_text, find_commands, job_argument
 
 NBSP = "\u00a0"  # Jira's editors often put a no-break space after a word
 
@@ -577,3 +577,28 @@ def test_command_line_is_frozen_and_hashable() -> None:
     assert {found: 1}[CommandLine("apply", ("3f2c",), "/augment apply 3f2c")] == 1
     with pytest.raises(AttributeError):
         found.name = "describe"  # type: ignore[misc]
+
+
+# --- job ids named as arguments ----------------------------------------------------------
+
+JOB_ID = "3f2c1a9e-5b7d-4c1e-9f0a-2b3c4d5e6f70"
+
+
+@pytest.mark.parametrize("name", ["cancel", "apply"])
+def test_a_named_job_must_be_a_job_id(name: str) -> None:
+    (line,) = find_commands(f"/augment {name} {JOB_ID.upper()}")
+    assert job_argument(line) == JOB_ID  # pasted in upper case, found in lower case
+    (bare,) = find_commands(f"/augment {name}")
+    assert job_argument(bare) is None
+
+
+@pytest.mark.parametrize(
+    "argument",
+    ["a" * 4_100, "3f2c", JOB_ID + "0", JOB_ID[:-1] + "g", JOB_ID + ".outcome", "*", ">", "{{" + JOB_ID + "}}"],
+)
+def test_anything_else_is_refused_with_a_short_reason(argument: str) -> None:
+    (line,) = find_commands(f"/augment cancel {argument}")
+    with pytest.raises(CommandArgumentError) as refused:
+        job_argument(line)
+    assert "is not a job id" in str(refused.value)
+    assert len(str(refused.value)) < 200  # never the whole argument back

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import timedelta
 
-from tests.fixtures.service import start_sandboxed
+from bot.jetstream import layout
+from bot.jira.comments import SIGNED
+from bot.services import SERVICES
+from tests.fixtures.clock import ManualClock
+from tests.fixtures.service import SandboxedService, finished, start_sandboxed, wait_for_job
+
+SECRET = "comment-webhook-secret"
 
 APPLY = re.compile(r"^/augment apply (\S+)$", re.MULTILINE)
 
@@ -87,7 +95,7 @@ async def test_describe_with_a_provider_then_apply_the_latest_preview(aiohttp_cl
 
     await service.comment("DEMO-6", "/augment describe claude")
     found = await service.wait_for_comment("DEMO-6", "Preview: a description for DEMO-6")
-    assert any("with claude (claude-sonnet-4-5)" in body for body in found)
+    assert any("with claude (claude-sonnet-5)" in body for body in found)
     job_id = APPLY.search(next(body for body in found if "Preview" in body)).group(1)
     await service.comment("DEMO-6", "/augment apply")
     await service.wait_for_comment("DEMO-6", f"Wrote the plan of job {job_id} to DEMO-6")
@@ -118,7 +126,90 @@ async def test_apply_and_cancel_of_jobs_that_do_not_exist_are_answered(aiohttp_c
         "DEMO-2", "There is no preview job {{00000000-0000-0000-0000-000000000000}} for DEMO-2."
     )
     await service.comment("DEMO-2", "/augment cancel not-a-job")
-    await service.wait_for_comment("DEMO-2", "There is no job {{not-a-job}} on DEMO-2.")
+    await service.wait_for_comment("DEMO-2", "Cannot run {{/augment cancel not-a-job}}: not-a-job is not a job id")
     await service.comment("DEMO-2", "/augment apply")
     await service.wait_for_comment("DEMO-2", "There is no preview on DEMO-2 to apply.")
     assert await service.jobs() == []
+
+
+async def register_copies(service: SandboxedService, copies: int) -> None:
+    """`copies` more webhooks to the service, as when an admin registers it twice: Jira then
+    sends every event once per webhook, each under its own identifier."""
+    hooks = await service.jira("GET", "/rest/webhooks/1.0/webhook")
+    [augment] = hooks
+    for n in range(copies):
+        copy = {"name": f"Augment copy {n}", "url": augment["url"], "events": augment["events"], "secret": SECRET}
+        await service.jira("POST", "/rest/webhooks/1.0/webhook", json=copy)
+
+
+async def events_handled(service: SandboxedService, timeout: float = 30.0) -> None:
+    """Wait until the sandbox sent every webhook and the triggers pipeline handled every event."""
+    assert await service.sandbox.wait_for_webhooks(timeout=timeout)
+    js = service.client.app[SERVICES].runtime.js
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        info = await js.consumer_info(layout.EVENTS_STREAM, layout.event_consumer_name("triggers"))
+        if info.num_pending == 0 and info.num_ack_pending == 0:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"events still pending: {info}"
+        await asyncio.sleep(0.1)
+
+
+def signed_by_bot(bodies: list[str], marker: str) -> list[str]:
+    return [body for body in bodies if f"{SIGNED}{marker}" in body]
+
+
+async def test_a_comment_delivered_by_five_webhooks_runs_its_commands_once(aiohttp_client, nats_url: str) -> None:
+    service = await start_sandboxed(aiohttp_client, nats_url, webhooks={"secret": SECRET})
+    await service.subscribe()
+    await register_copies(service, 4)
+
+    await service.comment("DEMO-3", "/augment describe")
+    await service.wait_for_comment("DEMO-3", "Preview: a description for DEMO-3")
+    await service.comment("DEMO-3", "/augment help")
+    await service.wait_for_comment("DEMO-3", "Augment commands")
+    for job in await service.jobs():
+        await wait_for_job(service.client, job["job_id"], finished)
+    await events_handled(service)
+
+    assert len(await service.jira("GET", "/rest/webhooks/1.0/webhook")) == 5  # every comment came 5 times
+    bodies = await service.comments("DEMO-3")
+    assert len(signed_by_bot(bodies, "ack ")) == 2  # the describe's acknowledgement and the help
+    assert len(signed_by_bot(bodies, "reply ")) == 1
+    assert len([body for body in bodies if "Augment commands" in body]) == 1
+    assert [job["job_type"] for job in await service.jobs()] == ["single"]
+    assert (await service.llm_stats())["openai"]["requests"] == 1
+
+
+async def test_a_comment_storm_runs_a_few_commands_and_asks_once_to_slow_down(aiohttp_client, nats_url: str) -> None:
+    service = await start_sandboxed(aiohttp_client, nats_url, commands={"users": ["*"], "projects": ["*"]})
+    await service.subscribe()
+    await asyncio.gather(*(service.comment("DEMO-4", "/augment describe") for _ in range(50)))
+    await events_handled(service, timeout=60)
+    for job in await service.jobs():
+        await wait_for_job(service.client, job["job_id"], finished)
+    await events_handled(service)
+
+    bodies = await service.comments("DEMO-4")
+    slow_downs = [body for body in bodies if "Slow down a little, please" in body]
+    assert len(slow_downs) == 1
+    assert "at most 5 commands a minute on DEMO-4" in slow_downs[0]
+    assert len(signed_by_bot(bodies, "ack ")) == 5  # commands.max_per_ticket_per_minute
+    assert 1 <= len(await service.jobs()) <= 5  # one job per ticket at a time still holds
+
+
+async def test_one_person_is_limited_across_tickets(aiohttp_client, nats_url: str) -> None:
+    clock = ManualClock()
+    commands = {"users": ["*"], "projects": ["*"], "max_per_user_per_minute": 2}
+    service = await start_sandboxed(aiohttp_client, nats_url, clock=clock, commands=commands)
+    await service.subscribe()
+    for key in ("DEMO-2", "DEMO-4", "DEMO-6"):
+        await service.comment(key, "/augment status")
+        await events_handled(service)
+    answered = [bool(signed_by_bot(await service.comments(key), "ack ")) for key in ("DEMO-2", "DEMO-4", "DEMO-6")]
+    assert answered == [True, True, False]
+    assert sum("Slow down a little, please" in body for body in await service.comments("DEMO-6")) == 1
+
+    clock.advance(timedelta(seconds=61))
+    await service.comment("DEMO-6", "/augment status")
+    await service.wait_for_comment("DEMO-6", "No Augment job is working on DEMO-6 right now.")

@@ -73,7 +73,7 @@ async def test_the_job_records_plan_applied_operations_and_cost(sandboxed: Sandb
     assert job["plan"][0]["ticket_key"] == "DEMO-5"
     assert [entry["outcome"]["status"] for entry in job["applied"]] == ["applied"]
     assert job["usage"]["total_tokens"] > 0
-    assert job["usage"]["cost_usd"] > 0  # gpt-5-mini has a price in the defaults
+    assert job["usage"]["cost_usd"] > 0  # the default model has a price in the defaults
     work = await (await sandboxed.client.get(f"/jobs/{job['job_id']}/tickets/DEMO-5")).json()
     assert work["draft"]["description_wiki"] == await sandboxed.description("DEMO-5")
 
@@ -158,7 +158,9 @@ async def test_malformed_llm_output_is_retried_then_fails_clearly(sandboxed: San
     response = await sandboxed.client.post("/generate/single", json={"ticket_key": "DEMO-3", "update_jira": True})
     assert response.status == 502
     detail = (await response.json())["detail"]
-    assert detail.startswith("LLM openai (gpt-5-mini): the answer did not match GeneratedDescription after 2 attempts")
+    assert detail.startswith(
+        "LLM openai (gpt-5.4-mini): the answer did not match GeneratedDescription after 2 attempts"
+    )
     assert (await sandboxed.llm_stats())["openai"]["requests"] == 2
     job = await (await sandboxed.client.get(f"/jobs/{response.headers['X-Job-Id']}")).json()
     assert job["status"] == "failed"
@@ -172,7 +174,7 @@ async def test_an_llm_that_keeps_failing_is_a_502_naming_it(aiohttp_client, nats
     await sandboxed.llm_faults(error_rate=1)
     response = await sandboxed.client.post("/generate/single", json={"ticket_key": "DEMO-3", "llm_provider": "claude"})
     assert response.status == 502
-    assert (await response.json())["detail"].startswith("LLM claude (claude-sonnet-4-5): HTTP 5")
+    assert (await response.json())["detail"].startswith("LLM claude (claude-sonnet-5): HTTP 5")
 
 
 async def create_tickets(sandboxed: SandboxedService, count: int, label: str) -> list[str]:

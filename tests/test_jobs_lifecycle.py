@@ -134,11 +134,13 @@ async def test_a_ticket_is_free_again_once_its_job_ends(client: TestClient) -> N
     assert again.status == 200
 
 
-async def test_unknown_jobs_are_404(client: TestClient) -> None:
-    for path in ("/jobs/0b9f4f8e-0000-0000-0000-000000000000", "/jobs/not a valid key"):
-        response = await client.get(path)
-        assert response.status == 404
-        assert "not found" in (await response.json())["detail"]
+async def test_unknown_jobs_are_404_and_malformed_ids_422(client: TestClient) -> None:
+    response = await client.get("/jobs/0b9f4f8e-0000-0000-0000-000000000000")
+    assert response.status == 404
+    assert "not found" in (await response.json())["detail"]
+    malformed = await client.get("/jobs/not a valid key")
+    assert malformed.status == 422
+    assert (await malformed.json())["detail"][0]["loc"] == ["path", "job_id"]
 
 
 async def test_many_jobs_complete_concurrently(client: TestClient) -> None:

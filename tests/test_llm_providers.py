@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from bot.config import load_settings
+from bot.config import DEFAULT_MODELS, load_settings
 from bot.llm.catalogue import ModelChoice
 from bot.llm.client import Llm
 from bot.llm.types import LlmError, LlmOutputError, Prompt
@@ -33,11 +33,12 @@ class Case:
     stats: str  # the provider's key in /_sandbox/llm/stats
 
 
+# Each provider's built-in default model, through its real SDK (the sandbox serves any name).
 CASES = {
-    "openai": Case(ModelChoice("openai", "gpt-4o-mini"), "openai", "/openai/v1", "openai"),
-    "claude": Case(ModelChoice("claude", "claude-haiku-4-5"), "anthropic", "/anthropic", "anthropic"),
-    "gemini": Case(ModelChoice("gemini", "gemini-2.5-flash"), "google", "/gemini", "gemini"),
-    "kimi": Case(ModelChoice("kimi", "kimi-latest"), "moonshot", "/moonshot/v1", "moonshot"),
+    "openai": Case(ModelChoice("openai", DEFAULT_MODELS["openai"]), "openai", "/openai/v1", "openai"),
+    "claude": Case(ModelChoice("claude", DEFAULT_MODELS["claude"]), "anthropic", "/anthropic", "anthropic"),
+    "gemini": Case(ModelChoice("gemini", DEFAULT_MODELS["gemini"]), "google", "/gemini", "gemini"),
+    "kimi": Case(ModelChoice("kimi", DEFAULT_MODELS["kimi"]), "moonshot", "/moonshot/v1", "moonshot"),
 }
 PRICES = {case.choice.model: {"input": 3.0, "output": 15.0} for case in CASES.values()}
 
@@ -193,8 +194,15 @@ async def test_text_answer_with_usage_and_cost(case: Case, make_llm: MakeLlm, sa
 
 @per_provider
 async def test_model_without_a_price_costs_nothing(case: Case, make_llm: MakeLlm) -> None:
-    answer = await make_llm(prices={}).text(case.choice, PROMPT)
+    unpriced = ModelChoice(case.choice.provider, f"{case.choice.model}-unpriced")  # e.g. from llm.extra_models
+    answer = await make_llm().text(unpriced, PROMPT)
     assert answer.usage.output_tokens > 0 and answer.usage.cost_usd == 0
+
+
+@per_provider
+async def test_built_in_default_models_are_priced(case: Case, make_llm: MakeLlm) -> None:
+    answer = await make_llm(prices={}).text(case.choice, PROMPT)  # prices given add to the built-in ones
+    assert answer.usage.cost_usd > 0
 
 
 @per_provider

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import os
 
@@ -61,3 +63,53 @@ async def test_a_running_service_never_logs_a_secret(augment_processes, settings
     assert completed["ticket_key"] == "DEMO-31"
     assert len(completed["job_id"]) == 36
     assert {"timestamp", "level", "event"} <= set(completed)
+
+
+def test_redact_hides_any_authorization_value_keeping_its_scheme() -> None:
+    configure_logging("info", "json")
+    assert redact("b'Authorization: Token abc123\\r\\nHost: x'") == "b'Authorization: Token ***\\r\\nHost: x'"
+    assert redact("authorization: abc123") == "authorization: ***"
+
+
+async def raw_request(port: int, head: str) -> bytes:
+    """Send a request head as it is (no client would send these) and read the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head.encode())
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(4096), timeout=10)
+    finally:
+        writer.close()
+
+
+async def test_aiohttp_error_lines_are_redacted_too(augment_processes, settings) -> None:
+    """Over 8,190 bytes of headers, aiohttp logs the offending line itself; it must pass redaction."""
+    token, password = SECRETS["WEBHOOKS_URL_TOKEN"], "hunter2-5ecret-password"
+    credentials = base64.b64encode(f"admin:{password}{'x' * 9000}".encode()).decode()
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("NATS_", "JIRA_", "WEBHOOKS_"))}
+    env.update(
+        WEBHOOKS_URL_TOKEN=token,
+        NATS_URL=settings.nats.url,
+        SERVER_PORT=str(port),
+        SANDBOX_ENABLED="false",
+        LOG_FORMAT="json",
+        JIRA_URL="http://127.0.0.1:9",
+        JIRA_EMAIL="bot@example.com",
+        JIRA_TOKEN=SECRETS["JIRA_TOKEN"],
+    )
+    service = augment_processes("serve", env)
+    async with aiohttp.ClientSession() as session:
+        await wait_until_up(session, f"http://127.0.0.1:{port}")
+    long_url = f"POST /webhooks/jira?token={token}&pad={'p' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n"
+    long_credentials = f"GET /jobs?token={token} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {credentials}\r\n\r\n"
+    for head in (long_url, long_credentials):
+        assert (await raw_request(port, head)).startswith(b"HTTP/1.0 400")
+    assert service.terminate() == 0
+
+    output = service.output
+    assert token not in output
+    assert credentials[:40] not in output
+    errors = [json.loads(line) for line in output.splitlines() if "Error handling request" in line]
+    assert len(errors) == 2 and all(line["logger"] == "aiohttp.server" for line in errors)
+    assert "token=***" in errors[0]["exception"] and "Basic ***" in errors[1]["exception"]

@@ -40,7 +40,7 @@ async def test_the_document_describes_what_the_api_validates(client: TestClient)
     body = document["components"]["schemas"][schema_name]
     assert body["properties"]["steps"]["minimum"] == 1
     assert body["additionalProperties"] is False
-    assert set(ping["responses"]) == {"200", "202", "400", "401", "409", "422", "502", "503"}
+    assert set(ping["responses"]) == {"200", "202", "400", "401", "409", "415", "422", "502", "503"}
 
     listing = document["paths"]["/jobs"]["get"]
     parameters = {parameter["name"]: parameter for parameter in listing["parameters"]}

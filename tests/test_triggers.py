@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -118,7 +119,7 @@ async def test_one_delivery_five_times_two_at_once_makes_one_job(aiohttp_client,
     body = json.dumps(
         {
             "webhookEvent": "jira:issue_created",
-            "timestamp": 1764115200000,
+            "timestamp": int(time.time() * 1000),
             "user": {"accountId": "alex"},
             "issue": issue,
         }
@@ -137,3 +138,24 @@ async def test_one_delivery_five_times_two_at_once_makes_one_job(aiohttp_client,
     await service.wait_for_comment("DEMO-3", "Preview: a description for DEMO-3")
     jobs = await settle(service)
     assert [job["ticket_keys"] for job in jobs] == [["DEMO-3"]]
+
+
+async def test_an_event_sent_by_five_webhooks_fires_its_rule_once(aiohttp_client, nats_url: str) -> None:
+    """Five matching webhooks send one label change five times, under five identifiers: one
+    job, and one run counted against the hourly limit, so the next change still fires."""
+    quiet = {**ON_LABEL, "action": {"job_type": "single", "update_jira": False, "reply": "none"}}
+    triggers = {"rules": [quiet], "max_runs_per_ticket_per_hour": 2}
+    service = await start_sandboxed(aiohttp_client, nats_url, webhooks={"secret": "five-hooks"}, triggers=triggers)
+    await service.subscribe()
+    [augment] = await service.jira("GET", "/rest/webhooks/1.0/webhook")
+    for n in range(4):
+        copy = {"name": f"Augment copy {n}", "url": augment["url"], "events": augment["events"], "secret": "five-hooks"}
+        await service.jira("POST", "/rest/webhooks/1.0/webhook", json=copy)
+
+    await service.jira("PUT", "/rest/api/2/issue/DEMO-5", json={"update": {"labels": [{"add": "augment-describe"}]}})
+    assert len(await settle(service)) == 1
+    for change in ("remove", "add"):
+        await service.jira(
+            "PUT", "/rest/api/2/issue/DEMO-5", json={"update": {"labels": [{change: "augment-describe"}]}}
+        )
+    assert len(await settle(service)) == 2

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
 from bot.app import create_app
+from bot.config import ConfigError
 from bot.jetstream import layout
 from bot.webhooks.signature import signature
 from tests.fixtures.clock import ManualClock
@@ -28,9 +29,11 @@ def signed(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def issue_created(key: str = "DEMO-2") -> bytes:
+def issue_created(key: str = "DEMO-2", at: datetime | None = None) -> bytes:
+    """A Jira `issue_created` body made `at` (default: now), as Jira stamps it in epoch milliseconds."""
     issue = {"id": "10002", "key": key, "self": "http://127.0.0.1/rest/api/2/issue/10002", "fields": {}}
-    event = {"webhookEvent": "jira:issue_created", "timestamp": 1764115200000, "issue": issue}
+    millis = int((at or datetime.now(UTC)).timestamp() * 1000)
+    event = {"webhookEvent": "jira:issue_created", "timestamp": millis, "issue": issue}
     return json.dumps(event).encode()
 
 
@@ -96,7 +99,9 @@ async def test_unauthentic_deliveries_are_401_and_logged_without_secrets(
 
 
 async def test_the_url_token_admits_unsigned_deliveries(intake: TestClient) -> None:
-    response = await intake.post(f"/webhooks/jira?token={TOKEN}", data=issue_created())
+    response = await intake.post(
+        f"/webhooks/jira?token={TOKEN}", data=issue_created(), headers={"Content-Type": "application/json"}
+    )
     assert response.status == 202, await response.text()
 
 
@@ -118,6 +123,12 @@ async def test_without_a_secret_or_token_configured_nothing_is_accepted(aiohttp_
             b'{"webhookEvent": "comment_created", "timestamp": 1, "issue": {"id": "1", "key": "DEMO-1"}}',
             422,
             ["body", "comment_created", "comment"],
+        ),
+        (
+            b'{"webhookEvent": "jira:issue_created", "timestamp": 99999999999999999999, '
+            b'"issue": {"id": "1", "key": "DEMO-1"}}',
+            422,
+            ["body", "jira:issue_created", "timestamp"],
         ),
     ],
 )
@@ -153,11 +164,78 @@ async def test_a_retry_30_minutes_later_is_still_a_duplicate(aiohttp_client, nat
     assert (await deliver(client, body, **sign)).status == 202
     clock.advance(timedelta(minutes=30))
     assert (await deliver(client, body, **sign, **{"X-Atlassian-Webhook-Retry": "1"})).status == 200
-    clock.advance(timedelta(hours=23))
+    clock.advance(timedelta(minutes=60))
     assert (await deliver(client, body, **sign, **{"X-Atlassian-Webhook-Retry": "5"})).status == 200
     assert await events_in_stream(nats_url) == 1
-    clock.advance(timedelta(hours=2))  # past dedupe_hours: the identifier means a new delivery
-    assert (await deliver(client, body, **sign)).status == 202
+    clock.advance(timedelta(hours=24))  # past dedupe_hours: the identifier, on a new event, is a new delivery
+    fresh = issue_created(at=clock.now())
+    assert (await deliver(client, fresh, **{"X-Hub-Signature": signed(fresh)})).status == 202
+
+
+async def test_the_same_signed_body_under_fresh_identifiers_is_published_once(
+    intake: TestClient, nats_url: str
+) -> None:
+    """A captured delivery replayed with new identifiers, or one event sent by two webhooks
+    with the same body, is not published again."""
+    body = issue_created()
+    sign = {"X-Hub-Signature": signed(body)}
+    assert (await deliver(intake, body, "first-1", **sign)).status == 202
+    replays = await asyncio.gather(*(deliver(intake, body, f"replay-{n}", **sign) for n in range(4)))
+    assert [(response.status, (await response.json())["status"]) for response in replays] == [(200, "duplicate")] * 4
+    retry = await deliver(intake, body, "first-1", **sign, **{"X-Atlassian-Webhook-Retry": "1"})
+    assert retry.status == 200
+    assert await events_in_stream(nats_url) == 1
+
+
+@pytest.mark.parametrize(
+    ("moved", "reason"),
+    [
+        (timedelta(minutes=-121), "minutes old; deliveries older than 120 minutes (webhooks.max_age_minutes)"),
+        (timedelta(days=-400), "minutes old; deliveries older than 120 minutes (webhooks.max_age_minutes)"),
+        (timedelta(minutes=6), "minutes in the future; more than 5 minutes (webhooks.max_future_minutes)"),
+    ],
+)
+async def test_a_stale_or_future_timestamp_is_422_naming_it_and_publishes_nothing(
+    intake: TestClient, nats_url: str, moved: timedelta, reason: str
+) -> None:
+    body = issue_created(at=datetime.now(UTC) + moved)
+    with capture_logs() as logs:
+        response = await deliver(intake, body, **{"X-Hub-Signature": signed(body)})
+    assert response.status == 422, await response.text()
+    [error] = (await response.json())["detail"]
+    assert error["loc"] == ["body", "jira:issue_created", "timestamp"]
+    assert reason in error["msg"]
+    assert [entry["reason"] for entry in logs if entry["event"] == "webhook refused"] == [error["msg"]]
+    assert await events_in_stream(nats_url) == 0
+
+
+@pytest.mark.parametrize("moved", [timedelta(minutes=-119), timedelta(minutes=4)])
+async def test_a_timestamp_inside_the_window_is_accepted(intake: TestClient, moved: timedelta) -> None:
+    body = issue_created(at=datetime.now(UTC) + moved)
+    assert (await deliver(intake, body, **{"X-Hub-Signature": signed(body)})).status == 202
+
+
+async def test_a_body_replayed_after_the_window_is_refused_as_stale(aiohttp_client, nats_url: str) -> None:
+    clock = ManualClock()
+    settings = make_settings(nats_url, webhooks={"secret": SECRET, "dedupe_hours": 3, "max_age_minutes": 90})
+    client = await aiohttp_client(create_app(settings, with_worker=False, clock=clock))
+    body = issue_created()
+    sign = {"X-Hub-Signature": signed(body)}
+    assert (await deliver(client, body, "original", **sign)).status == 202
+    clock.advance(timedelta(minutes=91))
+    assert (await deliver(client, body, "replayed", **sign)).status == 422
+    clock.advance(timedelta(hours=3))  # the bucket forgot the body: the timestamp still refuses it
+    assert (await deliver(client, body, "replayed-later", **sign)).status == 422
+    assert await events_in_stream(nats_url) == 1
+
+
+def test_the_timestamp_window_must_fit_in_the_dedupe_time(nats_url: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        make_settings(nats_url, webhooks={"dedupe_hours": 2, "max_age_minutes": 150})
+    assert str(refused.value) == (
+        "webhooks.max_age_minutes (env WEBHOOKS_MAX_AGE_MINUTES): "
+        "must be at most webhooks.dedupe_hours in minutes (120)"
+    )
 
 
 async def test_nats_down_is_503_so_jira_retries(aiohttp_client, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ async def test_a_job_failing_every_attempt_is_failed_and_dead_lettered(client: T
 
     job = await (await client.get(f"/jobs/{job_id}")).json()
     assert job["status"] == "failed"
-    assert job["attempts"] == 3
+    assert (job["attempts"], job["failed_attempts"], job["deliveries"]) == (3, 3, 3)
     assert job["error"] == detail
     assert job["progress"]["message"] == f"Failed: {detail}"
 
@@ -62,32 +62,59 @@ async def test_a_worker_killed_mid_job_has_the_job_redelivered_and_finished(
     survivor = await aiohttp_client(create_app(settings))  # a fresh process's workers
     job = await wait_for_job(survivor, job_id, finished, timeout=30)
     assert job["status"] == "completed"
-    assert job["attempts"] == 2
+    # It had made progress before the crash: the same attempt goes on, on a second delivery.
+    assert (job["attempts"], job["failed_attempts"], job["deliveries"]) == (1, 0, 2)
     assert not job["worker"].endswith(f":{doomed.pid}")
     assert job["result"]["steps"] == 40
     # The ticket stayed locked through the crash, and is free now.
     assert (await survivor.post("/diagnostics/ping", json={"ticket_key": "DEMO-11"})).status == 200
 
 
-async def test_a_worker_dying_on_the_last_attempt_fails_the_job(
+async def test_a_worker_dying_without_progress_on_the_last_attempt_fails_the_job(
     aiohttp_client, nats_url: str, augment_processes
 ) -> None:
     settings = make_settings(nats_url, limits={"max_attempts": 1})
     api = await aiohttp_client(create_app(settings, with_worker=False))
     doomed = augment_processes("worker", service_environment(settings))
     response = await api.post(
-        "/diagnostics/ping", json={"ticket_key": "DEMO-12", "async_mode": True, "steps": 100, "step_seconds": 0.1}
+        "/diagnostics/ping", json={"ticket_key": "DEMO-12", "async_mode": True, "steps": 2, "step_seconds": 30}
     )
     job_id = (await response.json())["job_id"]
     await wait_for_job(api, job_id, lambda job: job["status"] == "processing")
+
+    doomed.kill()  # before its first step: no progress
+    survivor = await aiohttp_client(create_app(settings))  # the next delivery finds the crash
+    job = await wait_for_job(survivor, job_id, finished, timeout=30)
+    assert job["status"] == "failed"
+    assert job["error"] == (
+        "The worker stopped responding with no progress since it took the job (it crashed, or sent no "
+        "heartbeat for limits.ack_wait_seconds) (gave up after 1 attempts)"
+    )
+    assert (job["attempts"], job["failed_attempts"], job["deliveries"]) == (1, 1, 1)
+    assert [letter["subject"] for letter in await dead_letters(nats_url)] == [f"augment.dead.ping.{job_id}"]
+    assert (await survivor.post("/diagnostics/ping", json={"ticket_key": "DEMO-12"})).status == 200
+
+
+async def test_a_job_handed_out_max_deliveries_times_is_failed(
+    aiohttp_client, nats_url: str, augment_processes
+) -> None:
+    """JetStream's delivery limit is the safety net: its advisory fails the job."""
+    settings = make_settings(nats_url, limits={"max_deliveries": 1})
+    api = await aiohttp_client(create_app(settings, with_worker=False))
+    doomed = augment_processes("worker", service_environment(settings, LIMITS_MAX_DELIVERIES="1"))
+    response = await api.post(
+        "/diagnostics/ping", json={"ticket_key": "DEMO-13", "async_mode": True, "steps": 100, "step_seconds": 0.1}
+    )
+    job_id = (await response.json())["job_id"]
+    await wait_for_job(api, job_id, lambda job: (job["progress"]["processed"] or 0) >= 1)
 
     survivor = await aiohttp_client(create_app(settings))  # listens for the max-deliveries advisory
     doomed.kill()
     job = await wait_for_job(survivor, job_id, finished, timeout=30)
     assert job["status"] == "failed"
-    assert job["error"].startswith("The worker stopped responding on each of 1 attempts")
+    assert job["error"].startswith("Handed to a worker 1 times (limits.max_deliveries) without ending")
     assert [letter["subject"] for letter in await dead_letters(nats_url)] == [f"augment.dead.ping.{job_id}"]
-    assert (await survivor.post("/diagnostics/ping", json={"ticket_key": "DEMO-12"})).status == 200
+    assert (await survivor.post("/diagnostics/ping", json={"ticket_key": "DEMO-13"})).status == 200
 
 
 async def test_sigterm_lets_running_jobs_finish(aiohttp_client, settings: Settings, augment_processes) -> None:
@@ -100,7 +127,7 @@ async def test_sigterm_lets_running_jobs_finish(aiohttp_client, settings: Settin
     assert worker.terminate() == 0
     job = await (await api.get(f"/jobs/{job_id}")).json()
     assert job["status"] == "completed"
-    assert job["attempts"] == 1
+    assert (job["attempts"], job["deliveries"]) == (1, 1)
     assert "draining jobs" in worker.output
 
 
@@ -121,4 +148,4 @@ async def test_sigterm_hands_back_a_job_that_outlasts_the_drain(
     survivor = await aiohttp_client(create_app(settings))
     job = await wait_for_job(survivor, job_id, finished, timeout=15)
     assert job["status"] == "completed"
-    assert job["attempts"] == 2
+    assert (job["attempts"], job["failed_attempts"], job["deliveries"]) == (1, 0, 2)  # a hand-back is no failure

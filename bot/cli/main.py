@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(getattr(args, "config", None))
-    configure_logging(settings.log.level, settings.log.format, settings.secrets())
+    # The embedded nats-server's password is made up with the settings, not configured: add it.
+    secrets = [*settings.secrets(), settings.nats.embedded_password.get_secret_value()]
+    configure_logging(settings.log.level, settings.log.format, secrets)
     return settings
 
 

@@ -17,6 +17,7 @@ from bot.jetstream.embedded import EmbeddedNatsError
 from bot.jetstream.provision import ProvisionError
 from bot.jobs.worker import Worker
 from bot.runtime import Runtime
+from bot.worker_health import WorkerHealthServer
 
 log = structlog.get_logger("augment")
 
@@ -57,11 +58,18 @@ async def _work(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     runtime = await Runtime.open(settings, name="augment-worker", with_sandbox=False)
+    health = WorkerHealthServer(runtime, settings)
     try:
         worker = Worker(runtime, plugins.pipelines())
         await worker.start()
-        await stop.wait()
-        log.info("stopping: draining running jobs")
-        await worker.stop()
+        try:
+            await health.start()  # once the worker takes jobs: an answer means it runs
+            if settings.worker.health_port:
+                log.info("worker health", url=f"http://{settings.server.host}:{settings.worker.health_port}/health")
+            await stop.wait()
+            log.info("stopping: draining running jobs")
+        finally:
+            await worker.stop()
     finally:
+        await health.stop()
         await runtime.close()

@@ -1,5 +1,5 @@
 """`/augment` commands typed in Jira comments."""
 
-from bot.commands.parsing import CommandLine, comment_text, find_commands
+from bot.commands.parsing import CommandArgumentError, CommandLine, comment_text, find_commands, job_argument
 
-__all__ = ["CommandLine", "comment_text", "find_commands"]
+__all__ = ["CommandArgumentError", "CommandLine", "comment_text", "find_commands", "job_argument"]

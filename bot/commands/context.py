@@ -24,7 +24,7 @@ class CommandContext:
     ticket_key: str
     author: str | None  # accountId of the person who commented
     line: CommandLine
-    origin: str  # the webhook and the command's position in the comment: stable across redeliveries
+    origin: str  # the comment and the command's line in it: the same in every delivery of the comment
 
     @property
     def arguments(self) -> tuple[str, ...]:

@@ -18,6 +18,9 @@ Comment bodies come in two shapes, and code and quotes never hold commands in ei
 - ADF documents (REST v3, some webhooks). ``codeBlock`` and ``blockquote`` nodes are skipped,
   and so is a line that starts with ``code``-marked text. Formatting is not part of the text
   in ADF, so a bold, heading or list-item ``/augment describe`` is a command there.
+
+Arguments are outside input: a job named in ``/augment cancel <job>`` or ``/augment apply
+<job>`` must have a job id's shape (``job_argument``) before it is looked up anywhere.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from schemas.keys import is_job_id
 
 _COMMAND = re.compile(r"/augment(?=\s|\Z)", re.IGNORECASE)
 _PREFIX_LENGTH = len("/augment")
@@ -50,6 +55,29 @@ def find_commands(body: str | dict[str, Any] | None) -> list[CommandLine]:
     else:
         return []
     return [command for line in candidates if (command := _parse_line(line)) is not None]
+
+
+class CommandArgumentError(ValueError):
+    """An argument that cannot be what the command expects; the message says what it should be."""
+
+
+# Enough of a bad argument to recognise it in an answer, never a wall of text.
+_ECHO_LENGTH = 40
+
+
+def job_argument(line: CommandLine) -> str | None:
+    """The job a command names as its first argument (lower-cased), or None when it names none.
+
+    Raises `CommandArgumentError` when the argument is not a job id, so that nothing
+    malformed (or kilobytes long) is ever looked up.
+    """
+    if not line.arguments:
+        return None
+    word = line.arguments[0]
+    if not is_job_id(word):
+        shown = word if len(word) <= _ECHO_LENGTH else word[:_ECHO_LENGTH] + "…"
+        raise CommandArgumentError(f"{shown} is not a job id; a job id looks like 3f2c1a9e-5b7d-4c1e-9f0a-2b3c4d5e6f70")
+    return word.lower()
 
 
 def comment_text(body: str | dict[str, Any] | None) -> str:

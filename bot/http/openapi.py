@@ -22,6 +22,7 @@ STATUS_TEXT = {
     404: "Not found",
     409: "Conflict",
     413: "Request body too large",
+    415: "The body is not sent as application/json",
     422: "Invalid field",
     502: "Jira or an LLM failed after retries",
     503: "NATS is unreachable",
@@ -90,19 +91,27 @@ def _operation(endpoint: Endpoint, refs: dict[tuple[type[BaseModel], str], dict[
 
 
 def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    path_schemas = _properties(endpoint.path_params) if endpoint.path_params is not None else {}
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        _parameter(name, "path", path_schemas.get(name, {"type": "string"}), required=True)
         for name in PATH_PARAMETER.findall(endpoint.path)
     ]
     if endpoint.query is not None:
-        schema = endpoint.query.model_json_schema(ref_template=REF_TEMPLATE)
-        required = set(schema.get("required", []))
-        for name, prop in schema.get("properties", {}).items():
-            parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
-            if "description" in prop:
-                parameter["description"] = prop["description"]
-            parameters.append(parameter)
+        required = set(endpoint.query.model_json_schema(ref_template=REF_TEMPLATE).get("required", []))
+        for name, prop in _properties(endpoint.query).items():
+            parameters.append(_parameter(name, "query", prop, required=name in required))
     return parameters
+
+
+def _properties(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema(ref_template=REF_TEMPLATE).get("properties", {})
+
+
+def _parameter(name: str, where: str, schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    parameter = {"name": name, "in": where, "required": required, "schema": schema}
+    if "description" in schema:
+        parameter["description"] = schema["description"]
+    return parameter
 
 
 def _responses(endpoint: Endpoint, refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
@@ -110,11 +119,14 @@ def _responses(endpoint: Endpoint, refs: dict[tuple[type[BaseModel], str], dict[
     success_schema = refs[endpoint.response, "serialization"] if endpoint.response else {}
     answers[endpoint.status] = (STATUS_TEXT.get(endpoint.status, "OK"), success_schema)
     for status, (text, model) in endpoint.responses.items():
-        answers[status] = (text, refs[model, "serialization"] if model else refs[ErrorResponse, "serialization"])
-    if endpoint.body is not None or endpoint.query is not None:
+        # Every 422 is a list of field errors (FieldInvalidError), whoever documents it.
+        default = ValidationErrorResponse if status == 422 else ErrorResponse
+        answers[status] = (text, refs[model or default, "serialization"])
+    if endpoint.body is not None or endpoint.query is not None or endpoint.path_params is not None:
         answers.setdefault(422, (STATUS_TEXT[422], refs[ValidationErrorResponse, "serialization"]))
     if endpoint.body is not None:
         answers.setdefault(400, (STATUS_TEXT[400], refs[ErrorResponse, "serialization"]))
+        answers.setdefault(415, (STATUS_TEXT[415], refs[ErrorResponse, "serialization"]))
     if not endpoint.public:
         answers.setdefault(401, (STATUS_TEXT[401], refs[ErrorResponse, "serialization"]))
     if endpoint.uses_nats:

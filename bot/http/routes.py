@@ -2,23 +2,26 @@
 
     routes = RouteTable("jobs")
 
-    @routes.get("/jobs/{job_id}", response=JobRecord, summary="Get a job", errors={404: "Unknown job"})
+    @routes.get("/jobs/{job_id}", path_params=JobPath, response=JobRecord, errors={404: "Unknown job"})
     async def get_job(request: web.Request, job_id: str) -> JobRecord: ...
 
-A handler receives path parameters by name, `body=` (the validated body model) and
-`query=` (the validated query model) when declared, and returns a model (sent with the
-declared status) or a ready `web.Response`.
+A handler receives path parameters by name (validated by the `path_params=` model when declared:
+a bad one answers 422 at `["path", name]` and never reaches the handler), `body=` (the validated
+body model) and `query=` (the validated query model) when declared, and returns a model (sent
+with the declared status) or a ready `web.Response`.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+
+from bot.http.json_body import BodyRefused, read_json
 
 Handler = Callable[..., Awaitable[Any]]
 ModelCheck = Callable[[web.Request, BaseModel], None]
@@ -53,6 +56,7 @@ class Endpoint:
     description: str = ""
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
+    path_params: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
     # Other answers worth documenting: status → (description, body model or None for {"detail"}).
@@ -119,6 +123,9 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
         if endpoint.uses_nats and not request.app[NATS_READY]():
             raise ApiError(503, "NATS is unreachable; try again shortly")
         arguments: dict[str, Any] = dict(request.match_info)
+        if endpoint.path_params is not None:
+            parameters = _validate(endpoint.path_params, arguments, "path")
+            arguments = {name: getattr(parameters, name) for name in endpoint.path_params.model_fields}
         if endpoint.query is not None:
             arguments["query"] = _validate(endpoint.query, dict(request.query), "query")
         if endpoint.body is not None:
@@ -137,13 +144,10 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
 
 
 async def _read_json(request: web.Request) -> Any:
-    text = await request.text()
-    if not text.strip():
-        raise ApiError(422, [{"loc": ["body"], "msg": "Field required", "type": "missing", "input": None}])
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ApiError(400, f"Malformed JSON body: {err}") from None
+        return await read_json(request)
+    except BodyRefused as refused:
+        raise ApiError(refused.status, refused.detail) from None
 
 
 def _validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
@@ -159,6 +163,12 @@ def _field_error(where: str, item: Any) -> dict[str, Any]:
         "loc": [where, *item["loc"]],
         "msg": item["msg"],
         "type": item["type"],
-        # Echo scalars only: a whole nested body repeated back helps nobody.
-        "input": value if isinstance(value, (str, int, float, bool)) or value is None else None,
+        "input": _echo(value),
     }
+
+
+def _echo(value: Any) -> Any:
+    """Scalars only (a whole nested body repeated back helps nobody), and always valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if isinstance(value, (str, int, float, bool)) or value is None else None

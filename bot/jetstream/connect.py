@@ -1,4 +1,4 @@
-"""Connect to NATS: wait for it at start, then reconnect forever."""
+"""Connect to NATS: wait for it at start, then reconnect forever, whatever closed the connection."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable
 
-import nats
 import structlog
-from nats.aio.client import Client
+from nats import errors
+from nats.aio.client import AUTHORIZATION_VIOLATION, PERMISSIONS_ERR, STALE_CONNECTION, Client
+
+from bot.jetstream.credentials import NatsCredentials
 
 log = structlog.get_logger(__name__)
 
@@ -22,6 +24,30 @@ class NatsUnavailableError(Exception):
 
 
 ReconnectHook = Callable[[], Awaitable[None]]
+
+
+class ReconnectingClient(Client):
+    """A client that survives the server closing its connection over a protocol error.
+
+    nats-py closes the client for good on any `-ERR` but a stale connection — for example
+    'Maximum Control Line Exceeded' after one over-long subject — although the server only
+    dropped this connection. Here such an error is reported, then handled like a dropped
+    socket: reconnect. A stale connection, bad credentials and any error while connecting or
+    draining (the client is closing anyway) keep nats-py's handling; a permission error is
+    reported and the connection kept, as the server keeps it (the server capitalises it,
+    'Permissions Violation', which nats-py's own check misses).
+    """
+
+    async def _process_err(self, err_msg: str) -> None:
+        kind = err_msg.lower()
+        kept = STALE_CONNECTION in kind or AUTHORIZATION_VIOLATION in kind
+        if kept or self.is_connecting or self.is_draining:
+            await super()._process_err(err_msg)
+            return
+        error = errors.Error(f"nats: {err_msg.strip()}")
+        await self._error_cb(error)
+        if PERMISSIONS_ERR not in kind:
+            await self._process_op_err(error)
 
 
 class _ConnectionEvents:
@@ -56,15 +82,22 @@ async def _run_hook(hook: ReconnectHook) -> None:
 
 
 async def connect(
-    servers: list[str], *, name: str, startup_timeout: float, on_reconnected: list[ReconnectHook] | None = None
+    servers: list[str],
+    *,
+    name: str,
+    startup_timeout: float,
+    on_reconnected: list[ReconnectHook] | None = None,
+    credentials: NatsCredentials | None = None,
 ) -> Client:
     """Connect, trying for about `startup_timeout` seconds; once connected, reconnect forever.
 
     `on_reconnected` may be appended to later; each hook runs after every reconnection.
+    `credentials` go as connect options, never in the server URLs (which are logged).
     """
     events = _ConnectionEvents(on_reconnected if on_reconnected is not None else [])
     try:
-        client = await nats.connect(
+        client = ReconnectingClient()
+        await client.connect(
             servers=servers,
             name=name,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
@@ -74,6 +107,7 @@ async def connect(
             error_cb=events.error,
             disconnected_cb=events.disconnected,
             reconnected_cb=events.reconnected,
+            **(credentials.connect_options() if credentials is not None else {}),
         )
     except Exception as err:
         raise NatsUnavailableError(

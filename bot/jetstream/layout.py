@@ -2,9 +2,17 @@
 
 Search for a function here (`job_subject`, `event_subject`, ...) to find both the
 place that publishes on a subject and the place that consumes it.
+
+Values from outside (job ids, ticket keys, job types, event names) become subject tokens and
+key parts only through `_token`, which refuses (`ValueError`) anything but 1–64 letters,
+digits, `_` and `-`: NATS forbids `.`, `*`, `>` and whitespace inside a token, and a subject
+longer than the server's control line (4 KiB) makes it close the connection. The edges
+validate first (`schemas/keys.py`); this is the last line, so no path can send such a subject.
 """
 
 from __future__ import annotations
+
+import re
 
 from nats.js import api
 
@@ -25,11 +33,20 @@ HOUR = 3_600.0
 EVENTS_MAX_AGE_SECONDS = 7 * DAY
 DEAD_LETTER_MAX_AGE_SECONDS = 30 * DAY
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _token(value: str) -> str:
+    if _TOKEN.fullmatch(value) is None:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise ValueError(f"not usable in a NATS subject or key: {shown!r}")
+    return value
+
 
 def event_subject(webhook_event: str) -> str:
     """`jira:issue_created` → `augment.events.jira.issue_created`."""
     name = webhook_event.removeprefix("jira:").replace(".", "_").replace(":", "_")
-    return f"augment.events.jira.{name}"
+    return f"augment.events.jira.{_token(name)}"
 
 
 JIRA_EVENTS = "augment.events.jira.>"
@@ -41,9 +58,25 @@ def job_finished_message_id(job_id: str) -> str:
     return f"finished-{job_id}"
 
 
+def seen_body_key(body_sha256: str) -> str:
+    """A webhook body, by its SHA-256 hex digest, in the seen bucket: which identifier brought it first."""
+    return f"body.{body_sha256}"
+
+
+def occurrence_key(occurrence_sha256: str) -> str:
+    """Something Jira did (a comment's command, an event's rule) in the seen bucket: which delivery acts on it."""
+    return f"once.{occurrence_sha256}"
+
+
+def rate_key(scope: str, name: str) -> str:
+    """The recent counts of one rate limit (`scope`: `rule-<name>`, `ticket`, `user`, `slow-down`) for
+    `name` (a ticket key, or a user's hashed accountId) in the seen bucket."""
+    return f"rate.{scope}.{name}"
+
+
 def job_subject(job_type: str, job_id: str) -> str:
     # One subject per job lets the stream answer "is this job still queued?".
-    return f"augment.jobs.{job_type}.{job_id}"
+    return f"augment.jobs.{_token(job_type)}.{_token(job_id)}"
 
 
 def job_subject_filter(job_type: str) -> str:
@@ -55,17 +88,17 @@ def job_id_from_subject(subject: str) -> str:
 
 
 def dead_letter_subject(job_type: str, job_id: str) -> str:
-    return f"augment.dead.{job_type}.{job_id}"
+    return f"augment.dead.{_token(job_type)}.{_token(job_id)}"
 
 
 def ticket_result_key(job_id: str, ticket_key: str) -> str:
     """Key of one ticket's work in a multi-ticket job, in the results bucket."""
-    return f"{job_id}.{ticket_key}"
+    return f"{_token(job_id)}.{_token(ticket_key)}"
 
 
 def ticket_outcome_key(job_id: str, ticket_key: str) -> str:
     """Key of one ticket's outcome line in a multi-ticket job, in the results bucket."""
-    return f"{job_id}.outcome.{ticket_key}"
+    return f"{_token(job_id)}.outcome.{_token(ticket_key)}"
 
 
 def consumer_name(pipeline: str) -> str:

@@ -37,7 +37,7 @@ class JobContext:
         self._store = runtime.store
         self.latest = claimed  # this worker's last write, so the next one can skip a read
         self._writing = asyncio.Lock()  # a job's own concurrent steps (a batch's tickets) take turns
-        self.attempt = attempt
+        self.attempt = attempt  # the record's `attempts`: a hand-back or a resumed delivery keeps it
         self.worker_id = worker_id
         self.log = structlog.get_logger("job").bind(job_id=self.record.job_id, job_type=self.record.job_type.value)
 

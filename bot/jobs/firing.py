@@ -1,7 +1,10 @@
-"""How often a trigger rule may fire on one ticket: at most N times in any hour.
+"""How often something may happen per key: at most N times in any sliding window.
 
-The times a rule fired on a ticket are kept in the `augment_seen` bucket and changed
-with compare-and-set, so two workers handling two events at once count both.
+Used for trigger rules (per rule and ticket, per hour) and comment commands (per ticket
+and per user, per minute; one "slow down" answer per ticket per minute). The recent
+times are kept in the `augment_seen` bucket under the caller's key
+(`layout.rate_key`) and changed with compare-and-set, so two workers counting at once
+both count. A refusal is not counted: a storm does not keep the window shut.
 """
 
 from __future__ import annotations
@@ -14,19 +17,20 @@ from nats.js.kv import KeyValue
 
 from bot.clock import Clock
 
-WINDOW = timedelta(hours=1)
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 CAS_ATTEMPTS = 20
 
 
-class FiringLimit:
-    def __init__(self, seen: KeyValue, clock: Clock, per_hour: int) -> None:
+class RateLimit:
+    def __init__(self, seen: KeyValue, clock: Clock, limit: int, window: timedelta) -> None:
         self._seen = seen
         self._clock = clock
-        self._per_hour = per_hour
+        self._limit = limit
+        self._window = window
 
-    async def allow(self, rule: str, ticket_key: str) -> bool:
-        """Count one firing and return True, or return False when the rule used up its hour."""
-        key = f"fired.{rule}.{ticket_key}"
+    async def allow(self, key: str) -> bool:
+        """Count one use of `key` and return True, or return False when its window is full."""
         for _ in range(CAS_ATTEMPTS):
             now = self._clock.now()
             try:
@@ -34,8 +38,8 @@ class FiringLimit:
                 times, revision = json.loads(entry.value), entry.revision
             except KeyNotFoundError:
                 times, revision = [], None
-            recent = [moment for moment in times if now - datetime.fromisoformat(moment) < WINDOW]
-            if len(recent) >= self._per_hour:
+            recent = [moment for moment in times if now - datetime.fromisoformat(moment) < self._window]
+            if len(recent) >= self._limit:
                 return False
             value = json.dumps([*recent, now.isoformat()]).encode()
             try:

@@ -1,4 +1,11 @@
-"""Queueing a job: lock its tickets, write its record, publish it on the work queue.
+"""Queueing a job: lock its tickets, publish it on the work queue, then write its record.
+
+The queue is the truth: the message carries the whole record as queued, so a process
+that stops between publishing and recording loses nothing (the worker that takes the
+job writes the record, create-if-absent). A job is accepted once it is published; if
+publishing fails, its tickets are released and it is recorded as failed. A process that
+stops between locking and publishing leaves only a lock whose job does not exist: the
+next request for the ticket takes it over after a grace period (`JobStore.lock_ticket`).
 
 Used by the REST API (a new job per request) and by the triggers pipeline, which gives
 each job an id derived from the webhook that caused it: a redelivered event then finds
@@ -7,13 +14,11 @@ its job already queued instead of queueing a second one.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 
 import structlog
 from nats.js import JetStreamContext
-from nats.js.errors import KeyWrongLastSequenceError
 from pydantic import BaseModel
 
 from bot.jetstream import layout
@@ -28,6 +33,19 @@ class JobAlreadyFinishedError(Exception):
     def __init__(self, record: JobRecord) -> None:
         super().__init__(f"Job {record.job_id} already {record.status.value}")
         self.record = record
+
+
+async def publish(js: JetStreamContext, record: JobRecord, *, message_id: str | None = None) -> None:
+    """Put the job on the work queue; its message carries the record as queued.
+
+    `message_id` (default: the job id) lets JetStream drop a second publish of the same message.
+    """
+    await js.publish(
+        layout.job_subject(record.job_type, record.job_id),
+        record.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": message_id or record.job_id},
+        stream=layout.JOBS_STREAM,
+    )
 
 
 class JobQueue:
@@ -46,12 +64,12 @@ class JobQueue:
         reuse: bool = False,
         reply: TicketReply | None = None,
     ) -> JobRecord:
-        """The queued record. With `reuse`, `job_id` may name a job queued before (by an
+        """The record as queued. With `reuse`, `job_id` may name a job queued before (by an
         earlier delivery of the same webhook): its record is returned instead.
 
         Raises `bot.jobs.store.TicketBusyError` when another active job holds a ticket.
         """
-        if reuse and job_id is not None and (existing := await self._store.get(job_id)) is not None:
+        if reuse and job_id is not None and (existing := await self._known(job_type, job_id)) is not None:
             return existing
         record = JobRecord(
             job_id=job_id or str(uuid.uuid4()),
@@ -64,22 +82,15 @@ class JobQueue:
         await self._lock_tickets(record)
         structlog.contextvars.bind_contextvars(job_id=record.job_id)
         try:
-            await self._store.create(record)
-        except KeyWrongLastSequenceError:
-            return await self._store.get(record.job_id) or record  # the same id queued concurrently
+            await publish(self._js, record)
         except BaseException:
             await self._undo(record)
             raise
         try:
-            await self._js.publish(
-                layout.job_subject(record.job_type, record.job_id),
-                json.dumps({"job_id": record.job_id}).encode(),
-                headers={"Nats-Msg-Id": record.job_id},
-                stream=layout.JOBS_STREAM,
-            )
-        except BaseException:
-            await self._undo(record)
-            raise
+            # False when a worker took the job first, or the same id was queued concurrently.
+            await self._store.create_if_absent(record)
+        except Exception as err:  # queued all the same: the worker that takes it records it
+            log.warning("job queued but not recorded yet", error=str(err) or type(err).__name__)
         log.info("job queued", job_type=job_type.value, ticket_keys=record.ticket_keys)
         return record
 
@@ -110,11 +121,19 @@ class JobQueue:
             await self._store.release_tickets(record.model_copy(update={"ticket_keys": locked}))
             raise
 
+    async def _known(self, job_type: JobType, job_id: str) -> JobRecord | None:
+        """The job, recorded or still only queued."""
+        return await self._store.get(job_id) or await self._store.queued(job_type, job_id)
+
     async def _undo(self, record: JobRecord) -> None:
-        """Best effort after a failed submit; if NATS is gone the lock expires as abandoned."""
+        """Best effort after a failed publish: release the tickets and record the job as failed,
+        so a worker drops it should the message have reached the queue after all. If NATS is
+        gone, the lock is taken over as abandoned."""
         try:
             await self._store.release_tickets(record)
-            await self._store.update(record.job_id, _fail_unqueued)
+            failed = _fail_unqueued(record.model_copy(deep=True))
+            if failed is not None and not await self._store.create_if_absent(failed):
+                await self._store.update(record.job_id, _fail_unqueued)
         except Exception as err:
             log.warning("could not undo a failed submit", error=str(err) or type(err).__name__)
 

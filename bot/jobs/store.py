@@ -16,7 +16,9 @@ from datetime import datetime
 
 import structlog
 from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
 from nats.js.errors import APIError, InvalidKeyError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from pydantic import ValidationError
 
 from bot.jetstream import layout
 from bot.jetstream.provision import Buckets
@@ -74,6 +76,14 @@ class JobStore:
     async def create(self, record: JobRecord) -> None:
         await self._jobs.create(record.job_id, record.model_dump_json().encode())
 
+    async def create_if_absent(self, record: JobRecord) -> bool:
+        """Write `record` unless the job has one already; True when this call wrote it."""
+        try:
+            await self.create(record)
+        except KeyWrongLastSequenceError:
+            return False
+        return True
+
     async def get(self, job_id: str) -> JobRecord | None:
         found = await self._get(job_id)
         return found.after if found else None
@@ -117,11 +127,18 @@ class JobStore:
 
     async def is_queued(self, record: JobRecord) -> bool:
         """Whether the job's message is still in the work queue (not yet acked by a worker)."""
+        return await self._queued_message(record.job_type, record.job_id) is not None
+
+    async def queued(self, job_type: str, job_id: str) -> JobRecord | None:
+        """The job as its message in the work queue carries it, if it is there."""
+        message = await self._queued_message(job_type, job_id)
+        return queued_record(message.data) if message is not None else None
+
+    async def _queued_message(self, job_type: str, job_id: str) -> RawStreamMsg | None:
         try:
-            await self._js.get_last_msg(layout.JOBS_STREAM, layout.job_subject(record.job_type, record.job_id))
+            return await self._js.get_last_msg(layout.JOBS_STREAM, layout.job_subject(job_type, job_id))
         except NotFoundError:
-            return False
-        return True
+            return None
 
     # -- ticket locks --------------------------------------------------------------
 
@@ -198,6 +215,15 @@ class JobStore:
 async def _back_off(attempt: int) -> None:
     # Jitter spreads writers that collided, so they do not collide again in lockstep.
     await asyncio.sleep(random.uniform(0, CAS_BACKOFF_SECONDS * (attempt + 1)))
+
+
+def queued_record(data: bytes | None) -> JobRecord | None:
+    """The record a job message carries (the API queues before it records), or None for a
+    message of an older version that carried only the job id."""
+    try:
+        return JobRecord.model_validate_json(data or b"")
+    except ValidationError:
+        return None
 
 
 def failed_because(reason: str) -> Change:

@@ -1,7 +1,8 @@
 """One watcher of `augment_jobs` per API process.
 
 It resolves synchronous requests waiting for their job to end, and keeps a small
-index (type, status, creation time, tickets) so listing jobs never scans the bucket.
+index (type, status, creation time, tickets) so listing jobs never scans the bucket,
+and the sweeper (`bot.jobs.sweeper`) finds the jobs that have not ended.
 The index is rebuilt from the bucket at start: the store stays the only truth.
 """
 
@@ -54,6 +55,7 @@ class JobIndex:
         self._order: list[tuple[datetime, str]] = []  # ascending; pages read it from the end
         self._by_ticket: dict[str, list[str]] = defaultdict(list)
         self._counts: Counter[tuple[JobStatus, JobType]] = Counter()
+        self._unfinished: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -68,6 +70,10 @@ class JobIndex:
             self._counts[entry.status, entry.job_type] -= 1
         entry.status = record.status
         self._counts[entry.status, entry.job_type] += 1
+        if record.status.is_final:
+            self._unfinished.discard(record.job_id)
+        else:
+            self._unfinished.add(record.job_id)
         keys = tuple(record.ticket_keys)
         if keys != entry.ticket_keys:  # rare: a batch learns its tickets once, and may have 1,000
             known = set(entry.ticket_keys)
@@ -86,6 +92,7 @@ class JobIndex:
         if entry is None:
             return
         self._counts[entry.status, entry.job_type] -= 1
+        self._unfinished.discard(job_id)
         position = bisect.bisect_left(self._order, entry.sort_key)
         if position < len(self._order) and self._order[position] == entry.sort_key:
             del self._order[position]
@@ -117,6 +124,10 @@ class JobIndex:
         )
         next_cursor = encode_cursor(self._entries[page[-1]].sort_key) if more else None
         return Page(job_ids=page, total=total, next_cursor=next_cursor)
+
+    def unfinished(self) -> list[str]:
+        """The jobs not yet completed, failed or cancelled."""
+        return list(self._unfinished)
 
     def latest_for_ticket(self, ticket_key: str) -> str | None:
         jobs = self._by_ticket.get(ticket_key)

@@ -5,13 +5,15 @@ for the test suite.
     async with Sandbox() as sb:
         JIRA(server=sb.jira_url, basic_auth=(sb.bot.email, sb.bot.api_token))
 
-``run()`` serves it until Ctrl-C (``augment sandbox``).
+``run()`` serves it until SIGTERM or SIGINT (``augment sandbox``), then saves the
+snapshot and returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -140,9 +142,15 @@ def _url_host(host: str) -> str:
 
 
 def run(host: str, jira_port: int, llm_port: int, snapshot: Path | None) -> None:
-    """Serve the sandbox until Ctrl-C, printing where it is and how to log in."""
+    """Serve the sandbox until SIGTERM or SIGINT, printing where it is and how to log in."""
 
     async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # Handled explicitly: SIGTERM (systemd, docker) would kill the process before the
+        # snapshot is saved, and SIGINT may be inherited as ignored (background jobs, CI).
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         async with Sandbox(host=host, jira_port=jira_port, llm_port=llm_port, snapshot=snapshot) as sandbox:
             bot, admin = sandbox.bot, sandbox.admin
             print(f"Jira sandbox:       {sandbox.jira_url}")
@@ -155,8 +163,10 @@ def run(host: str, jira_port: int, llm_port: int, snapshot: Path | None) -> None
             print(f"Bot account:        {bot.email}  API token {bot.api_token}  accountId {bot.account_id}")
             print(f"Admin account:      {admin.email}  API token {admin.api_token}")
             print(f"Project {sandbox.project_key}, board {sandbox.board_id}; custom fields {sandbox.custom_fields}")
-            print("Ctrl-C stops." + (f" Data is saved to {snapshot}." if snapshot else ""))
-            await asyncio.Event().wait()
+            print("Ctrl-C or SIGTERM stops." + (f" Data is saved to {snapshot}." if snapshot else ""))
+            await stop.wait()
+        print("Stopped." + (f" Data saved to {snapshot}." if snapshot else ""))
 
+    # Ctrl-C before the handlers are in place ends the start quietly.
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())

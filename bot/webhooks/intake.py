@@ -1,4 +1,4 @@
-"""Accepting a webhook: drop Jira's retries and duplicates, publish the rest once.
+"""Accepting a webhook: drop Jira's retries, duplicates and replays; publish the rest once.
 
 A delivery's `X-Atlassian-Webhook-Identifier` is the same on every retry, so it is
 remembered in the `augment_seen` bucket for `webhooks.dedupe_hours` (Jira retries for
@@ -7,6 +7,12 @@ The entry is created before publishing and marked published after: a delivery wh
 first try died in between is published by its retry, not lost. Two deliveries at the
 same instant race on the create, and the stream's duplicate window catches the rare
 case where both publish.
+
+The identifier is not signed, so the body is remembered too, by its SHA-256, with the
+identifier that brought it first: the same body under another identifier (a replayed
+delivery) is a duplicate, while a retry under the first identifier goes on as above.
+Two different events never have identical bodies (each carries its `timestamp`, ids and
+the matched webhook), so this drops nothing Jira meant to send twice.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from bot.clock import Clock
@@ -28,6 +34,7 @@ from bot.jetstream import layout
 # What a KV key may hold; anything else (or no identifier) is replaced by the body's hash.
 _KEY = re.compile(r"^[-_=a-zA-Z0-9]{1,200}$")
 IDENTIFIER_HEADER = "Augment-Webhook-Identifier"
+CAS_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,10 @@ class WebhookIntake:
     async def accept(self, webhook_event: str, body: bytes, identifier: str | None) -> Intake:
         key = seen_key(identifier, body)
         subject = layout.event_subject(webhook_event)
-        claim = await self._remember(key, self._clock.now())
+        now = self._clock.now()
+        if await self._first_carrier(body, key, now) != key:
+            return Intake(key, subject, duplicate=True)
+        claim = await self._remember(key, now)
         if claim is None:
             return Intake(key, subject, duplicate=True)
         revision, first_seen = claim
@@ -63,6 +73,30 @@ class WebhookIntake:
             with contextlib.suppress(KeyWrongLastSequenceError):
                 await self._seen.update(key, _entry(first_seen, published=True), last=revision)
         return Intake(key, subject, duplicate=ack.duplicate)
+
+    async def _first_carrier(self, body: bytes, key: str, now: datetime) -> str:
+        """The seen key of the delivery that brought this body first within the window (maybe this one)."""
+        body_key = layout.seen_body_key(hashlib.sha256(body).hexdigest())
+        for _ in range(CAS_ATTEMPTS):
+            entry = _carrier(key, now)
+            try:
+                await self._seen.create(body_key, entry)
+                return key
+            except KeyWrongLastSequenceError:
+                pass
+            try:
+                found = await self._seen.get(body_key)
+            except KeyNotFoundError:
+                continue  # expired just now: try to create it again
+            carrier = json.loads(found.value)
+            if now - datetime.fromisoformat(carrier["first_seen"]) < self._window:
+                return str(carrier["identifier"])
+            try:
+                await self._seen.update(body_key, entry, last=found.revision)
+                return key
+            except KeyWrongLastSequenceError:
+                continue
+        raise RuntimeError(f"could not record webhook body {body_key} after {CAS_ATTEMPTS} attempts")
 
     async def _remember(self, key: str, now: datetime) -> tuple[int, datetime] | None:
         """The entry's revision and first-seen time if this delivery should be published, None
@@ -87,6 +121,10 @@ def seen_key(identifier: str | None, body: bytes) -> str:
     if identifier and _KEY.match(identifier):
         return identifier
     return "sha256-" + hashlib.sha256(body).hexdigest()
+
+
+def _carrier(key: str, now: datetime) -> bytes:
+    return json.dumps({"identifier": key, "first_seen": now.isoformat()}).encode()
 
 
 def _entry(now: datetime, *, published: bool) -> bytes:
