@@ -60,7 +60,9 @@ def summary(name: str, latencies: list[float], seconds: float) -> str:
 def delivery(number: int) -> tuple[bytes, dict[str, str]]:
     key = f"BENCH-{number + 1}"
     issue = {"id": str(10_000 + number), "key": key, "self": f"http://127.0.0.1/rest/api/2/issue/{key}", "fields": {}}
-    body = json.dumps({"webhookEvent": "jira:issue_created", "timestamp": 1764115200000, "issue": issue}).encode()
+    body = json.dumps(
+        {"webhookEvent": "jira:issue_created", "timestamp": int(time.time() * 1000), "issue": issue}
+    ).encode()
     headers = {
         "Content-Type": "application/json",
         "X-Atlassian-Webhook-Identifier": str(uuid.uuid4()),

@@ -62,3 +62,18 @@ async def test_finished_and_unknown_jobs_cannot_be_cancelled(client: TestClient)
 
     unknown = await client.delete("/jobs/3c1c7c0e-0000-0000-0000-000000000000")
     assert unknown.status == 404
+
+
+async def test_cancelling_a_job_that_writes_progress_without_pause_is_never_a_500(client: TestClient) -> None:
+    response = await client.post("/diagnostics/ping", json={"async_mode": True, "steps": 10_000})
+    job_id = (await response.json())["job_id"]
+    await wait_for_job(client, job_id, lambda job: (job["progress"]["processed"] or 0) >= 10)
+    answers = []
+    for _ in range(200):  # bounded: the job itself ends within seconds
+        cancelled = await client.delete(f"/jobs/{job_id}")
+        answers.append(cancelled.status)
+        if cancelled.status != 503:
+            break
+        assert cancelled.headers["Retry-After"] == "1"
+        assert "try again" in (await cancelled.json())["detail"]
+    assert answers[-1] in (200, 409), answers  # cancelled, or it finished first

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.commands import CommandArgumentError, CommandLine, comment_text, find_commands, job_argument
+from bot.commands.parsing import MAX_COMMANDS_PER_COMMENT
 
 NBSP = "\u00a0"  # Jira's editors often put a no-break space after a word
 
@@ -602,3 +603,11 @@ def test_anything_else_is_refused_with_a_short_reason(argument: str) -> None:
         job_argument(line)
     assert "is not a job id" in str(refused.value)
     assert len(str(refused.value)) < 200  # never the whole argument back
+
+
+def test_a_comment_yields_at_most_ten_commands_and_lines_are_cut() -> None:
+    found = find_commands("\n".join(f"/augment describe {n}" for n in range(5_000)))
+    assert [line.arguments for line in found] == [(str(n),) for n in range(MAX_COMMANDS_PER_COMMENT)]
+    (long,) = find_commands("/augment describe " + "x" * 30_000)
+    assert len(long.text) <= 201 and long.text.endswith("…")
+    assert long.name == "describe"

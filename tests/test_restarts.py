@@ -78,6 +78,9 @@ async def test_nats_going_away_answers_503_and_service_recovers(aiohttp_client, 
         assert down.status == 503
         assert await down.json() == {"detail": "NATS is unreachable; try again shortly"}
         assert (await client.get("/jobs")).status == 503
+        # Bad input is still refused for what it is, not sent away to retry later.
+        assert (await client.post("/diagnostics/ping", json={"steps": "3"})).status == 422
+        assert (await client.get("/jobs/ticket/" + "A" * 4_100)).status == 422
         health = await (await client.get("/health")).json()
         assert health["status"] == "degraded"
         assert health["services"]["nats"].startswith("disconnected")

@@ -19,12 +19,16 @@ Comment bodies come in two shapes, and code and quotes never hold commands in ei
   and so is a line that starts with ``code``-marked text. Formatting is not part of the text
   in ADF, so a bold, heading or list-item ``/augment describe`` is a command there.
 
+A comment yields at most ``MAX_COMMANDS_PER_COMMENT`` commands, and a line is kept (to echo and
+record) cut to 200 characters.
+
 Arguments are outside input: a job named in ``/augment cancel <job>`` or ``/augment apply
 <job>`` must have a job id's shape (``job_argument``) before it is looked up anywhere.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ from typing import Any
 
 from schemas.keys import is_job_id
 
+MAX_COMMANDS_PER_COMMENT = 10
 _COMMAND = re.compile(r"/augment(?=\s|\Z)", re.IGNORECASE)
 _PREFIX_LENGTH = len("/augment")
 
@@ -43,26 +48,33 @@ class CommandLine:
 
     name: str  # lower-cased first word after /augment, "" when the line is just "/augment"
     arguments: tuple[str, ...]  # the remaining whitespace-separated words, as typed
-    text: str  # the whole line as typed, stripped
+    text: str  # the line as typed, stripped, cut to _TEXT_LENGTH: it is echoed and recorded
 
 
 def find_commands(body: str | dict[str, Any] | None) -> list[CommandLine]:
-    """The commands in a comment body (wiki markup or ADF), in the order they appear."""
+    """The commands in a comment body (wiki markup or ADF), in the order they appear; at most
+    MAX_COMMANDS_PER_COMMENT (a 32 KiB comment could hold thousands)."""
     if isinstance(body, str):
         candidates: Iterator[str] = _wiki_candidate_lines(body)
     elif isinstance(body, dict):
         candidates = _adf_candidate_lines(body)
     else:
         return []
-    return [command for line in candidates if (command := _parse_line(line)) is not None]
+    commands = (command for line in candidates if (command := _parse_line(line)) is not None)
+    return list(itertools.islice(commands, MAX_COMMANDS_PER_COMMENT))
 
 
 class CommandArgumentError(ValueError):
     """An argument that cannot be what the command expects; the message says what it should be."""
 
 
-# Enough of a bad argument to recognise it in an answer, never a wall of text.
+# Enough of a bad argument, or of a line, to recognise it in an answer, never a wall of text.
 _ECHO_LENGTH = 40
+_TEXT_LENGTH = 200
+
+
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length] + "…"
 
 
 def job_argument(line: CommandLine) -> str | None:
@@ -75,8 +87,9 @@ def job_argument(line: CommandLine) -> str | None:
         return None
     word = line.arguments[0]
     if not is_job_id(word):
-        shown = word if len(word) <= _ECHO_LENGTH else word[:_ECHO_LENGTH] + "…"
-        raise CommandArgumentError(f"{shown} is not a job id; a job id looks like 3f2c1a9e-5b7d-4c1e-9f0a-2b3c4d5e6f70")
+        raise CommandArgumentError(
+            f"{_cut(word, _ECHO_LENGTH)} is not a job id; a job id looks like 3f2c1a9e-5b7d-4c1e-9f0a-2b3c4d5e6f70"
+        )
     return word.lower()
 
 
@@ -99,7 +112,7 @@ def _parse_line(line: str) -> CommandLine | None:
         return None
     words = text[_PREFIX_LENGTH:].split()
     name = words[0].lower() if words else ""
-    return CommandLine(name=name, arguments=tuple(words[1:]), text=text)
+    return CommandLine(name=name, arguments=tuple(words[1:]), text=_cut(text, _TEXT_LENGTH))
 
 
 # --- wiki markup ----------------------------------------------------------------------

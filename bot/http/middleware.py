@@ -15,6 +15,7 @@ from nats.js.errors import ServiceUnavailableError
 
 from bot.http.auth import BasicAuthenticator
 from bot.http.routes import ApiError, endpoint_of
+from bot.jobs.store import JobConflictError
 
 log = structlog.get_logger("http")
 
@@ -65,6 +66,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         headers = {name: value for name, value in err.headers.items() if name.lower() in ("allow", "www-authenticate")}
         return error_body(err.status, err.reason, headers)
+    except JobConflictError as err:
+        # A job writing its progress faster than another writer can read and write: retryable.
+        log.warning("job record contended", error=str(err))
+        return error_body(503, f"{err}; try again", {"Retry-After": "1"})
     except NATS_DOWN_ERRORS as err:
         log.warning("nats unavailable during request", error=str(err) or type(err).__name__)
         return error_body(503, "NATS is unreachable; try again shortly")

@@ -120,8 +120,6 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
     async def serve(request: web.Request) -> web.StreamResponse:
         if endpoint.raw_check is not None:
             endpoint.raw_check(request, await request.read())
-        if endpoint.uses_nats and not request.app[NATS_READY]():
-            raise ApiError(503, "NATS is unreachable; try again shortly")
         arguments: dict[str, Any] = dict(request.match_info)
         if endpoint.path_params is not None:
             parameters = _validate(endpoint.path_params, arguments, "path")
@@ -134,6 +132,9 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
                 if isinstance(body, model_type):
                     check(request, body)
             arguments["body"] = body
+        # After validation: bad input is a 4xx whether or not NATS is there.
+        if endpoint.uses_nats and not request.app[NATS_READY]():
+            raise ApiError(503, "NATS is unreachable; try again shortly")
         result = await endpoint.handler(request, **arguments)
         if isinstance(result, web.StreamResponse):
             return result
