@@ -171,7 +171,9 @@ async def commands(arguments: argparse.Namespace) -> None:
             env = {**os.environ, "SERVER_PORT": str(port), "LOG_LEVEL": "warning", "SANDBOX_ENABLED": "false",
                    "JIRA_URL": sandbox.jira_url, "JIRA_EMAIL": bot.email, "JIRA_TOKEN": bot.api_token,
                    "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": f"{sandbox.llm_url}/openai/v1",
-                   "WEBHOOKS_SECRET": SECRET, "COMMANDS_USERS": '["*"]', "COMMANDS_PROJECTS": '["*"]'}  # fmt: skip
+                   "WEBHOOKS_SECRET": SECRET, "COMMANDS_USERS": '["*"]', "COMMANDS_PROJECTS": '["*"]',
+                   # One person types every command here: the per-person rate limit would refuse most.
+                   "COMMANDS_MAX_PER_USER_PER_MINUTE": "1000"}  # fmt: skip
             service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", env=env, cwd=workdir)
             try:
                 await wait_until_up(session, url)

@@ -132,19 +132,6 @@ class Deployment:
         raise AssertionError(f"no comment with {text!r} on {key}: {bodies}")
 
 
-async def wait_for_health(session: aiohttp.ClientSession, url: str, seconds: float = 60.0) -> None:
-    """Until the worker's health endpoint answers at all (whatever it says)."""
-    for _ in range(int(seconds / POLL_SECONDS)):
-        try:
-            async with session.get(url + "/health") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(POLL_SECONDS)
-    raise AssertionError(f"{url}/health did not come up")
-
-
 def deployment_environment(settings: Settings, sandbox: Sandbox, **extra: str) -> dict[str, str]:
     bot = sandbox.bot
     return service_environment(
@@ -179,7 +166,7 @@ async def deployment(
         api_url = f"http://127.0.0.1:{port}"
         await wait_until_up(session, api_url)
         if health_url is not None:
-            await wait_for_health(session, health_url)
+            await wait_until_up(session, health_url, path="/health")
         full = Settings.model_validate({"webhooks": {"secret": SECRET}})
         await subscribe_to_sandbox(sandbox, full, f"{api_url}/webhooks/jira")
         yield Deployment(api_url, sandbox, session, health_url)
@@ -230,7 +217,7 @@ async def test_the_worker_health_says_when_nats_is_away(augment_processes, tmp_p
     url = f"http://127.0.0.1:{health_port}"
     try:
         async with aiohttp.ClientSession() as session:
-            await wait_for_health(session, url)
+            await wait_until_up(session, url, path="/health")
             status, body = await get_json(session, url + "/health")
             assert (status, body["status"], body["services"]) == (200, "healthy", {"nats": "connected"})
 
