@@ -52,6 +52,8 @@ async def test_a_running_service_never_logs_a_secret(augment_processes, settings
             assert response.status == 200
         async with session.post(url + "/diagnostics/ping", json={"ticket_key": "DEMO-31"}) as response:
             assert response.status == 200
+        async with session.get(url + "/jobs/ticket/" + "A" * 4_100) as response:
+            assert response.status == 422
     assert service.terminate() == 0
 
     output = service.output
@@ -63,6 +65,8 @@ async def test_a_running_service_never_logs_a_secret(augment_processes, settings
     assert completed["ticket_key"] == "DEMO-31"
     assert len(completed["job_id"]) == 36
     assert {"timestamp", "level", "event"} <= set(completed)
+    logged_paths = [line["path"] for line in lines if line["event"] == "request"]
+    assert max(len(path) for path in logged_paths) <= 201  # an over-long path is cut in the log
 
 
 def test_redact_hides_any_authorization_value_keeping_its_scheme() -> None:

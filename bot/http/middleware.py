@@ -31,12 +31,19 @@ NATS_DOWN_ERRORS = (
 QUIET_PATHS = frozenset({"/health", "/health/ready"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A path is outside input: a log line keeps enough of it to recognise the request.
+LOGGED_PATH_LENGTH = 200
 
 
 def error_body(status: int, detail: Any, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         text=json.dumps({"detail": detail}), status=status, headers=headers, content_type="application/json"
     )
+
+
+def logged_path(request: web.Request) -> str:
+    path = request.path
+    return path if len(path) <= LOGGED_PATH_LENGTH else path[:LOGGED_PATH_LENGTH] + "…"
 
 
 @web.middleware
@@ -48,7 +55,7 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
     level(
         "request",
         method=request.method,
-        path=request.path,  # never the query string: webhook URLs carry a token there
+        path=logged_path(request),  # never the query string: webhook URLs carry a token there
         status=response.status,
         ms=round((time.perf_counter() - started) * 1000, 1),
     )
@@ -74,7 +81,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.warning("nats unavailable during request", error=str(err) or type(err).__name__)
         return error_body(503, "NATS is unreachable; try again shortly")
     except Exception:
-        log.exception("unhandled error", method=request.method, path=request.path)
+        log.exception("unhandled error", method=request.method, path=logged_path(request))
         return error_body(500, "Internal server error")
 
 
@@ -88,6 +95,6 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
     if endpoint is None and request.match_info.http_exception is not None:
         return await handler(request)  # unknown path or method: its 404/405 reveals nothing
     if not await authenticator.verify(request.headers.get("Authorization")):
-        log.info("authentication failed", path=request.path)
+        log.info("authentication failed", path=logged_path(request))
         raise ApiError(401, "Not authenticated", {"WWW-Authenticate": 'Basic realm="Augment"'})
     return await handler(request)

@@ -168,8 +168,14 @@ def _field_error(where: str, item: Any) -> dict[str, Any]:
     }
 
 
+# Enough of a bad value to recognise it; a 4 KiB key sent back whole helps nobody.
+ECHO_LENGTH = 200
+
+
 def _echo(value: Any) -> Any:
     """Scalars only (a whole nested body repeated back helps nobody), and always valid JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str) and len(value) > ECHO_LENGTH:
+        return value[:ECHO_LENGTH] + "…"
     return value if isinstance(value, (str, int, float, bool)) or value is None else None
