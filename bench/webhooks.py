@@ -35,7 +35,7 @@ from bot.config import Settings  # noqa: E402
 from bot.jetstream import layout  # noqa: E402
 from bot.jetstream.embedded import EmbeddedNats  # noqa: E402
 from bot.runtime import subscribe_to_sandbox  # noqa: E402
-from bot.sandbox import Sandbox  # noqa: E402
+from sandbox import Sandbox  # noqa: E402
 from tests.fixtures.service import free_port, wait_until_up  # noqa: E402
 
 SECRET = "bench-secret"

@@ -1,16 +1,19 @@
-"""The aiohttp application: routes from the plugins, middleware, and the process lifecycle."""
+"""The aiohttp application: routes from the plugins, middleware, and the process lifecycle.
+
+The app holds only the effective settings: those of the runtime (aimed at the sandbox
+when no Jira is configured), reached as `services(request).settings` once it started.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import structlog
 from aiohttp import web
 
 from bot import plugins
 from bot.clock import Clock
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.health import HealthChecker
 from bot.http.auth import BasicAuthenticator
 from bot.http.middleware import AUTHENTICATOR, access_log, authentication, errors
@@ -20,27 +23,12 @@ from bot.jobs.sweeper import Sweeper
 from bot.jobs.watch import JobWatch
 from bot.jobs.worker import Worker
 from bot.llm.catalogue import Catalogue, ModelChoiceError
-from bot.runtime import Runtime, subscribe_to_sandbox
-from bot.services import SERVICES, Services
+from bot.runtime import Runtime, build_catalogue, subscribe_to_sandbox
+from bot.services import SERVICES, Services, services
 from bot.webhooks.intake import WebhookIntake
 from schemas.llm import LlmChoice
 
-log = structlog.get_logger(__name__)
-
 ENDPOINTS: web.AppKey[list[Endpoint]] = web.AppKey("endpoints", list)
-SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
-CATALOGUE: web.AppKey[Catalogue] = web.AppKey("catalogue", Catalogue)
-
-
-def build_catalogue(settings: Settings, clock: Clock | None = None) -> Catalogue:
-    """The model catalogue; configured models that are deprecated are logged here, once at start."""
-    try:
-        catalogue = Catalogue(settings.llm, clock)
-    except ModelChoiceError as err:
-        raise ConfigError(f"{err.field}: {err}") from None
-    for warning in catalogue.warnings():
-        log.warning("configured LLM model is deprecated", detail=warning)
-    return catalogue
 
 
 def create_app(
@@ -58,8 +46,6 @@ def create_app(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[access_log, errors, authentication],
     )
-    app[SETTINGS] = settings
-    app[CATALOGUE] = build_catalogue(settings, clock)
     app[AUTHENTICATOR] = (
         BasicAuthenticator(settings.auth.username, settings.auth.password_hash.get_secret_value())
         if settings.auth.enabled
@@ -70,7 +56,9 @@ def create_app(
     live = _Live()
     app[NATS_READY] = live.nats_ready
     add_endpoints(app, app[ENDPOINTS])
-    app.cleanup_ctx.append(_lifecycle(live, with_worker, clock, sandbox_webhook_url))
+    # Built here, before anything starts, so a bad model stops the start as a config error.
+    catalogue = build_catalogue(settings, clock)
+    app.cleanup_ctx.append(_lifecycle(settings, catalogue, live, with_worker, clock, sandbox_webhook_url))
     return app
 
 
@@ -86,7 +74,7 @@ class _Live:
 def _choose_model(request: web.Request, body: LlmChoice) -> None:
     """Resolve the provider/model pair of any request that carries one (GET /models)."""
     try:
-        choice = request.app[CATALOGUE].choose(body.llm_provider, body.llm_model)
+        choice = services(request).runtime.catalogue.choose(body.llm_provider, body.llm_model)
     except ModelChoiceError as err:
         value = body.llm_model if err.field == "llm_model" else body.llm_provider
         raise FieldInvalidError(("body", err.field), str(err), value) from None
@@ -94,11 +82,16 @@ def _choose_model(request: web.Request, body: LlmChoice) -> None:
 
 
 def _lifecycle(  # noqa: ANN202 - aiohttp's cleanup context shape
-    live: _Live, with_worker: bool, clock: Clock | None, sandbox_webhook_url: str | None
+    configured: Settings,
+    catalogue: Catalogue,
+    live: _Live,
+    with_worker: bool,
+    clock: Clock | None,
+    sandbox_webhook_url: str | None,
 ):
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         name = "augment-serve" if with_worker else "augment-api"
-        runtime = await Runtime.open(app[SETTINGS], name=name, clock=clock)
+        runtime = await Runtime.open(configured, name=name, clock=clock, catalogue=catalogue)
         settings = runtime.settings  # aimed at the sandbox when no Jira is configured
         watch = JobWatch(runtime.buckets.jobs)
         sweeper = Sweeper(runtime.js, runtime.store, watch)
@@ -109,10 +102,9 @@ def _lifecycle(  # noqa: ANN202 - aiohttp's cleanup context shape
             runtime.on_reconnected.append(watch.restart)
             app[SERVICES] = Services(
                 settings=settings,
-                catalogue=app[CATALOGUE],
                 runtime=runtime,
-                jobs=JobService(runtime.js, runtime.store, watch, runtime.buckets.results),
-                health=HealthChecker(runtime, settings, app[CATALOGUE].default_provider),
+                jobs=JobService(runtime, watch),
+                health=HealthChecker(runtime, settings, runtime.catalogue.default_provider),
                 webhooks=WebhookIntake(
                     runtime.js, runtime.buckets.seen, runtime.clock, timedelta(hours=settings.webhooks.dedupe_hours)
                 ),

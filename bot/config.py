@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from secrets import token_urlsafe
@@ -23,6 +24,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     SettingsError,
 )
+
+from schemas.jobs import JobType
 
 CONFIG_ENV = "AUGMENT_CONFIG"
 _ENV_FIELD = re.compile(r'field "([a-z_]+)"')
@@ -259,7 +262,10 @@ class WebhookSettings(Section):
 class TriggerAction(BaseModel):
     model_config = {"extra": "forbid"}
 
-    job_type: Literal["single"] = Field(description="The job to run on the ticket.")
+    job_type: JobType = Field(
+        description="The job to run on the ticket: a type whose pipeline registered a rule action "
+        "(`pipeline.rule_action`; checked when the workers start, `check_rule_actions`)."
+    )
     update_jira: bool = Field(default=False, description="Write to Jira; false: preview only.")
     reply: Literal["comment", "none"] = Field(
         default="comment", description="comment: post the preview or result on the ticket."
@@ -300,6 +306,17 @@ class TriggerRule(BaseModel):
         if self.on == "comment_command" and not self.command:
             raise ValueError(f"rule {self.name}: on comment_command needs `command`")
         return self
+
+
+def check_rule_actions(rules: Sequence[TriggerRule], registered: Collection[JobType]) -> None:
+    """Every rule's job type must have a pipeline that turns the rule's action into a request."""
+    for position, rule in enumerate(rules):
+        if rule.action.job_type not in registered:
+            known = ", ".join(sorted(registered)) or "none"
+            raise ConfigError(
+                f"triggers.rules.{position}.action.job_type (rule {rule.name}): no pipeline runs "
+                f"{rule.action.job_type} from a rule; one of: {known}"
+            )
 
 
 class TriggerSettings(Section):

@@ -1,4 +1,9 @@
-"""The connections a process holds: NATS (embedded or configured), buckets, the job store."""
+"""The connections a process holds: NATS (embedded or configured), buckets, the job store.
+
+What a process needs once is built here, once: the job queue and the model catalogue
+(whose configured deprecated models are logged at start) hang on the runtime, and its
+settings are the effective ones (aimed at the sandbox when no Jira is configured).
+"""
 
 from __future__ import annotations
 
@@ -21,11 +26,13 @@ from bot.jetstream.credentials import NatsCredentials
 from bot.jetstream.embedded import EmbeddedNats
 from bot.jetstream.provision import Buckets, provision
 from bot.jira.client import JiraClient
+from bot.jobs.queue import JobQueue
 from bot.jobs.store import JobStore
+from bot.llm.catalogue import Catalogue, ModelChoiceError
 from bot.llm.client import Llm
 
 if TYPE_CHECKING:
-    from bot.sandbox import Sandbox
+    from sandbox import Sandbox
 
 log = structlog.get_logger(__name__)
 
@@ -40,11 +47,13 @@ JIRA_SPARE_THREADS = 4
 class Runtime:
     """A process's connections: NATS and its buckets, and the clients of Jira and the LLMs."""
 
-    settings: Settings
+    settings: Settings  # the effective settings
     nc: Client
     js: JetStreamContext
     buckets: Buckets
     store: JobStore
+    queue: JobQueue
+    catalogue: Catalogue
     http: aiohttp.ClientSession
     jira: JiraClient
     llm: Llm
@@ -56,13 +65,21 @@ class Runtime:
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, name: str, with_sandbox: bool = True, clock: Clock | None = None
+        cls,
+        settings: Settings,
+        *,
+        name: str,
+        with_sandbox: bool = True,
+        clock: Clock | None = None,
+        catalogue: Catalogue | None = None,
     ) -> Runtime:
         """Connect (starting an embedded nats-server without NATS_URL) and provision.
 
         With no Jira configured (and `with_sandbox`), the sandbox starts too and the
-        returned runtime's settings point at it.
+        returned runtime's settings point at it. `catalogue`: one the caller built already
+        (to stop on a bad model before starting anything), else built here.
         """
+        catalogue = catalogue or build_catalogue(settings, clock)
         sandbox = await _start_sandbox(settings) if with_sandbox and _wants_sandbox(settings) else None
         if sandbox is not None:
             settings = _pointed_at(settings, sandbox)
@@ -90,7 +107,7 @@ class Runtime:
             if sandbox is not None:
                 await sandbox.stop()
             raise
-        store = JobStore(js, buckets, lock_ttl_seconds=settings.limits.active_lock_ttl_seconds)
+        store = JobStore(js, buckets, clock or SystemClock(), lock_ttl_seconds=settings.limits.active_lock_ttl_seconds)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         jira = JiraClient(settings.jira, threads=settings.generation.batch_concurrency + JIRA_SPARE_THREADS)
         return cls(
@@ -99,13 +116,15 @@ class Runtime:
             js,
             buckets,
             store,
+            JobQueue(js, store),
+            catalogue,
             http,
             jira,
             Llm(settings),
             embedded,
             sandbox,
             on_reconnected,
-            clock or SystemClock(),
+            store.clock,
         )
 
     async def close(self) -> None:
@@ -125,12 +144,23 @@ class Runtime:
             await self.sandbox.stop()
 
 
+def build_catalogue(settings: Settings, clock: Clock | None = None) -> Catalogue:
+    """The model catalogue; configured models that are deprecated are logged here, once at start."""
+    try:
+        catalogue = Catalogue(settings.llm, clock)
+    except ModelChoiceError as err:
+        raise ConfigError(f"{err.field}: {err}") from None
+    for warning in catalogue.warnings():
+        log.warning("configured LLM model is deprecated", detail=warning)
+    return catalogue
+
+
 def _wants_sandbox(settings: Settings) -> bool:
     return settings.sandbox.enabled == "true" or (settings.sandbox.enabled == "auto" and not settings.jira.url)
 
 
 async def _start_sandbox(settings: Settings) -> Sandbox:
-    from bot.sandbox import Sandbox  # only installs that use it pay for importing it
+    from sandbox import Sandbox  # only installs that use it pay for importing it
 
     options = settings.sandbox
     sandbox = Sandbox(jira_port=options.jira_port, llm_port=options.llm_port, snapshot=options.snapshot)

@@ -9,15 +9,13 @@ from aiohttp import web
 from bot.config import Settings
 from bot.health import HealthChecker
 from bot.jobs.service import JobService
-from bot.llm.catalogue import Catalogue
 from bot.runtime import Runtime
 from bot.webhooks.intake import WebhookIntake
 
 
 @dataclass(frozen=True)
 class Services:
-    settings: Settings
-    catalogue: Catalogue
+    settings: Settings  # the effective settings: the runtime's
     runtime: Runtime
     jobs: JobService
     health: HealthChecker

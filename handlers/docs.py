@@ -12,9 +12,10 @@ import drf_spectacular_sidecar
 from aiohttp import web
 
 from bot import __version__
-from bot.app import ENDPOINTS, SETTINGS
+from bot.app import ENDPOINTS
 from bot.http.openapi import openapi_document
 from bot.http.routes import ApiError, RouteTable
+from bot.services import services
 
 routes = RouteTable("docs")
 
@@ -44,7 +45,7 @@ REDOC_PAGE = """<!doctype html>
 
 @routes.get("/openapi.json", public=True, uses_nats=False, in_schema=False)
 async def openapi(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
+    settings = services(request).settings
     document = openapi_document(
         request.app[ENDPOINTS],
         title="Augment API",

@@ -8,12 +8,12 @@ from bot.http.routes import ApiError, FieldInvalidError, RouteTable
 from bot.jira.client import JiraError, JiraQueryError
 from bot.services import services
 from handlers.submitting import submit
-from schemas.generation import GenerateBatchRequest, GenerateSingleRequest, TicketDescription
-from schemas.jobs import JobAccepted, JobRecord, JobType
+from schemas.generation import GenerateBatchRequest, GenerateSingleRequest, GenerationAccepted, TicketDescription
+from schemas.jobs import JobRecord, JobType
 
 routes = RouteTable("generation")
 
-QUEUED = ("Queued (async mode, or still running at the sync timeout)", JobAccepted)
+QUEUED = ("Queued (async mode, or still running at the sync timeout)", GenerationAccepted)
 BUSY = ("The ticket is held by another active job; see X-Active-Job-Id", None)
 
 
@@ -41,6 +41,7 @@ async def generate_single(request: web.Request, body: GenerateSingleRequest) -> 
         queued_message=f"Ticket {body.ticket_key.upper()} queued for processing",
         result=_single_result,
         update_jira=body.update_jira,
+        accepted_as=GenerationAccepted,
         accepted={"jql": "", "max_results": 1},
     )
 
@@ -48,7 +49,7 @@ async def generate_single(request: web.Request, body: GenerateSingleRequest) -> 
 @routes.post(
     "/generate/batch",
     body=GenerateBatchRequest,
-    response=JobAccepted,
+    response=GenerationAccepted,
     status=202,
     responses={502: ("Jira could not be asked to check the query", None)},
     summary="Generate descriptions for the tickets of a JQL query",
@@ -71,6 +72,7 @@ async def generate_batch(request: web.Request, body: GenerateBatchRequest) -> we
         async_mode=True,
         queued_message=f"Batch processing started in {mode} mode",
         update_jira=body.update_jira,
+        accepted_as=GenerationAccepted,
         accepted={"jql": body.jql, "max_results": body.max_results},
     )
 

@@ -69,7 +69,7 @@ async def job_ticket(request: web.Request, job_id: str, ticket_key: str) -> Tick
     work = await services(request).jobs.ticket_work(job_id, ticket_key)
     if work is None:
         raise ApiError(404, f"Job {job_id} has no work for ticket {ticket_key}")
-    return work
+    return TicketWork.model_validate(work)
 
 
 @routes.delete(

@@ -53,7 +53,7 @@ async def models(request: web.Request) -> ModelsResponse:
 
     Models past their end-of-life date are left out (a request naming one is a 422) unless
     the configuration names them; `warnings` lists configured models that are deprecated."""
-    catalogue = services(request).catalogue
+    catalogue = services(request).runtime.catalogue
     listing = catalogue.listing()
     return ModelsResponse(
         providers=list(PROVIDERS),

@@ -32,8 +32,10 @@ async def submit(
     result: Callable[[JobRecord], BaseModel] | None = None,
     update_jira: bool = False,
     safety_note: str | None = SAFETY_NOTE,
+    accepted_as: type[JobAccepted] = JobAccepted,
     accepted: dict[str, object] | None = None,
 ) -> web.Response:
+    """`accepted_as` is the job type's 202 answer, `accepted` the fields it adds to JobAccepted's."""
     service = services(request)
     wait = None if async_mode else service.settings.limits.sync_timeout_seconds
     try:
@@ -51,7 +53,7 @@ async def submit(
         raise ApiError(status, record.error or "The job failed", {"X-Job-Id": record.job_id})
     if record.status is JobStatus.cancelled:
         raise ApiError(409, f"Job {record.job_id} was cancelled", {"X-Job-Id": record.job_id})
-    answer = JobAccepted(
+    answer = accepted_as(
         job_id=record.job_id,
         message=queued_message,
         status_url=record.status_url,

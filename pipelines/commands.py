@@ -1,8 +1,9 @@
 """The built-in comment commands (`help`, `status`, `cancel`, `apply`) and the `apply` job.
 
 `apply` writes the plan a preview job stored, through the one applier, once: the
-preview's record is claimed (`applied_by`) with compare-and-set before anything is
-written, so a second `/augment apply` answers that it is already applied.
+preview's record is claimed (its `PreviewClaim` section, `applied_by`) with
+compare-and-set before anything is written, so a second `/augment apply` answers that
+it is already applied.
 """
 
 from __future__ import annotations
@@ -16,25 +17,20 @@ from bot.jira.client import JiraError
 from bot.jira.comments import SIGNED
 from bot.jobs.context import JobContext, PermanentJobError
 from bot.jobs.pipeline import Pipeline
-from bot.jobs.queue import JobAlreadyFinishedError, JobQueue
+from bot.jobs.queue import JobAlreadyFinishedError
 from bot.jobs.store import JobNotFoundError
-from schemas.applying import ApplyRequest, ApplyResult
-from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType, PlanOperation
+from bot.replies import help_text, job_ref, monospace
+from schemas.applying import ApplyRequest, ApplyResult, PreviewClaim
+from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType
 
 pipeline = Pipeline("commands")
 
+APPLY_USAGE = monospace("/augment apply <job id>")
 APPLY_LINE = re.compile(r"/augment apply ([0-9a-f]{8}-[0-9a-f-]{27})")
 
 
-def help_text(command: CommandContext) -> str:
-    lines = [f"* {{{{{route.usage}}}}} — {route.help}" for _, route in sorted(command.registry.commands.items())]
-    rules = [rule for rule in command.runtime.settings.triggers.rules if rule.on == "comment_command"]
-    lines += [f"* {{{{/augment {rule.command}}}}} — rule {rule.name}: runs {rule.action.job_type}" for rule in rules]
-    return "h4. Augment commands\n" + "\n".join(lines)
-
-
 async def show_help(command: CommandContext) -> str:
-    return help_text(command)
+    return help_text(command.registry, command.runtime.settings.triggers.rules)
 
 
 async def show_status(command: CommandContext) -> str:
@@ -43,7 +39,7 @@ async def show_status(command: CommandContext) -> str:
     record = await store.get(lock.job_id) if lock else None
     if record is None:
         return f"No Augment job is working on {command.ticket_key} right now."
-    return f"Job {{{{{record.job_id}}}}} ({record.job_type.value}) is *{record.status.value}*: {_progress(record)}"
+    return f"Job {job_ref(record.job_id)} ({record.job_type.value}) is *{record.status.value}*: {_progress(record)}"
 
 
 async def cancel(command: CommandContext) -> str:
@@ -56,34 +52,34 @@ async def cancel(command: CommandContext) -> str:
         job_id = lock.job_id
     record = await store.get(job_id)
     if record is None or command.ticket_key not in record.ticket_keys:
-        return f"There is no job {{{{{job_id}}}}} on {command.ticket_key}."
+        return f"There is no job {job_ref(job_id)} on {command.ticket_key}."
     try:
-        await JobQueue(command.runtime.js, store).cancel(job_id)
+        await command.runtime.queue.cancel(job_id)
     except JobAlreadyFinishedError as done:
-        return f"Job {{{{{job_id}}}}} already {done.record.status.value}; nothing to cancel."
+        return f"Job {job_ref(job_id)} already {done.record.status.value}; nothing to cancel."
     except JobNotFoundError:
-        return f"There is no job {{{{{job_id}}}}}."
-    return f"Cancelled job {{{{{job_id}}}}}."
+        return f"There is no job {job_ref(job_id)}."
+    return f"Cancelled job {job_ref(job_id)}."
 
 
 async def apply(command: CommandContext) -> str:
     store = command.runtime.store
     job_id = job_argument(command.line) or await _latest_preview(command)
     if job_id is None:
-        return f"There is no preview on {command.ticket_key} to apply. Name one: {{{{/augment apply <job id>}}}}."
+        return f"There is no preview on {command.ticket_key} to apply. Name one: {APPLY_USAGE}."
     source = await store.get(job_id)
     if source is None or source.ticket_keys != [command.ticket_key]:
-        return f"There is no preview job {{{{{job_id}}}}} for {command.ticket_key}."
+        return f"There is no preview job {job_ref(job_id)} for {command.ticket_key}."
     if source.status is not JobStatus.completed or not source.plan:
-        return f"Job {{{{{job_id}}}}} has no plan to apply (it is {source.status.value})."
-    if source.applied_by:
-        return f"The plan of job {{{{{job_id}}}}} is already applied (by job {{{{{source.applied_by}}}}})."
+        return f"Job {job_ref(job_id)} has no plan to apply (it is {source.status.value})."
+    if applied_by := source.section(PreviewClaim).applied_by:
+        return f"The plan of job {job_ref(job_id)} is already applied (by job {job_ref(applied_by)})."
     job = await command.submit(
         JobType.apply,
         ApplyRequest(job_id=job_id, ticket_key=command.ticket_key),
         message=f"Applying the plan of job {job_id}",
     )
-    return f"Writing the plan of job {{{{{job_id}}}}} to {command.ticket_key} (job {{{{{job.job_id}}}}})."
+    return f"Writing the plan of job {job_ref(job_id)} to {command.ticket_key} (job {job_ref(job.job_id)})."
 
 
 async def _latest_preview(command: CommandContext) -> str | None:
@@ -102,13 +98,14 @@ async def apply_plan(job: JobContext) -> ApplyResult:
     except JobNotFoundError:
         raise PermanentJobError(f"Job {request.job_id} no longer exists", status=404) from None
     source = claimed.after
-    if source.applied_by != job.job_id:
+    applied_by = source.section(PreviewClaim).applied_by
+    if applied_by != job.job_id:
         return ApplyResult(
             source_job_id=source.job_id,
             ticket_key=request.ticket_key,
             outcome="already_applied",
-            applied_by=source.applied_by,
-            message=f"The plan of job {source.job_id} is already applied (by job {source.applied_by}).",
+            applied_by=applied_by,
+            message=f"The plan of job {source.job_id} is already applied (by job {applied_by}).",
         )
 
     async def record(entry: AppliedOperation) -> None:
@@ -132,26 +129,14 @@ async def apply_plan(job: JobContext) -> ApplyResult:
 
 
 def _claim(source: JobRecord, apply_job_id: str) -> JobRecord | None:
-    if source.applied_by not in (None, apply_job_id):
+    if source.section(PreviewClaim).applied_by not in (None, apply_job_id):
         return None
-    source.applied_by = apply_job_id
+    source.keep(PreviewClaim(applied_by=apply_job_id))
     return source
 
 
 def apply_reply(record: JobRecord) -> str:
     return ApplyResult.model_validate(record.result).message
-
-
-def plan_summary(plan: list[PlanOperation]) -> str:
-    """The plan as a Jira wiki list, one line per operation."""
-    lines = []
-    for operation in plan:
-        if operation.kind == "update_fields":
-            fields = ", ".join(sorted(operation.payload.get("fields", {})))
-            lines.append(f"# set {fields} of {operation.ticket_key}")
-        else:
-            lines.append(f"# {operation.kind.replace('_', ' ')} ({operation.ticket_key or 'new'})")
-    return "\n".join(lines)
 
 
 def _progress(record: JobRecord) -> str:

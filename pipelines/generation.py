@@ -1,8 +1,11 @@
 """Description jobs: `single` (one ticket) and `batch` (the tickets of a JQL query).
 
-Both draft first (generate + plan) and only then, with `update_jira`, hand the plan to
-the applier. What is drafted and applied is recorded as it happens, so a redelivered
-job resumes: it neither asks the LLM again for a ticket it already has nor writes twice.
+Both draft first (the ticket's context from `bot.jira.context`, the LLM's answer, a plan)
+and only then, with `update_jira`, hand the plan to the applier. What is drafted and
+applied is recorded as it happens, so a redelivered job resumes: it neither asks the LLM
+again for a ticket it already has nor writes twice. A batch's ticket counts
+(`BatchCounts`) are its own section of the job record, shown at the record's top level.
+A trigger rule's `job_type: single` action becomes a request here (`describe_for_rule`).
 """
 
 from __future__ import annotations
@@ -15,23 +18,29 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from bot.commands.context import CommandContext
+from bot.config import TriggerAction
+from bot.formatting.jira_wiki import markdown_to_wiki
 from bot.jetstream import layout
-from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier
-from bot.jira.client import JiraError, JiraQueryError
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, fingerprint
+from bot.jira.client import JiraError, JiraNotFoundError, JiraQueryError
+from bot.jira.context import TicketContextReader
 from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
 from bot.jobs.pipeline import Pipeline
 from bot.jobs.store import TicketBusyError
-from bot.llm.catalogue import ModelChoice
-from pipelines.commands import plan_summary
-from pipelines.describing import Describer
+from bot.llm.catalogue import Catalogue, ModelChoice
+from bot.llm.types import LlmError, LlmOutputError, Usage
+from bot.prompting import PromptTemplates
+from bot.replies import job_ref, plan_summary
 from schemas.generation import (
+    BatchCounts,
     BatchTicketOutcome,
     GenerateBatchRequest,
+    GeneratedDescription,
     GenerateSingleRequest,
     TicketDescription,
     TicketWork,
 )
-from schemas.jobs import AppliedOperation, JobRecord, JobType, TokenUsage
+from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation, TokenUsage
 
 pipeline = Pipeline("generation")
 
@@ -93,7 +102,7 @@ class Batch:
     async def run(self) -> None:
         done = (
             {outcome["ticket_key"] for outcome in await self.outcomes()}
-            if self._job.record.processed_tickets
+            if self._job.record.section(BatchCounts).processed_tickets
             else set()
         )
         self._todo = iter([key for key in self._job.record.ticket_keys if key not in done])
@@ -166,6 +175,66 @@ class Batch:
         return work, usage
 
 
+class Describer:
+    """Writes one ticket's description: its context, the LLM's answer as wiki markup, and the
+    plan that would write it. One per job, so the job's epics and documents are read once."""
+
+    def __init__(self, job: JobContext, choice: ModelChoice) -> None:
+        self._job = job
+        self._choice = choice
+        self._context = TicketContextReader(job.runtime.settings, job.runtime.jira)
+        self._templates = PromptTemplates(job.runtime.settings.prompts)
+
+    async def draft(self, ticket_key: str) -> TicketWork:
+        """Generate the description and the plan that writes it; nothing is written here."""
+        try:
+            context = await self._context.read(ticket_key)
+        except JiraNotFoundError:
+            raise PermanentJobError(f"Ticket {ticket_key} not found in Jira", status=404) from None
+        except JiraError as err:
+            raise PermanentJobError(str(err), status=502) from None
+        ticket = context.ticket
+        prompt = self._templates.render("describe", ticket.project, context.prompt_values())
+        try:
+            answer = await self._job.runtime.llm.structured(self._choice, prompt, GeneratedDescription)
+        except LlmOutputError as err:
+            spent = err.usage  # paid for even though unusable
+            await self._job.update(lambda record: _charge(record, spent))
+            raise PermanentJobError(f"LLM {err}", status=502) from None
+        except LlmError as err:
+            raise PermanentJobError(f"LLM {err}", status=502) from None
+        assert isinstance(answer.value, GeneratedDescription)
+        markdown = answer.value.markdown()
+        draft = TicketDescription(
+            ticket_key=ticket.key,
+            summary=ticket.summary,
+            generated_description=markdown,
+            description_wiki=markdown_to_wiki(markdown),
+            success=True,
+            llm_provider=self._choice.provider,
+            llm_model=self._choice.model,
+            usage=TokenUsage().plus(answer.usage),
+        )
+        plan = [
+            PlanOperation(
+                op_id=f"describe:{ticket.key}",
+                kind="update_fields",
+                ticket_key=ticket.key,
+                # What was read, as a fingerprint: if Jira holds something else at write
+                # time, somebody changed the ticket meanwhile and it is not overwritten.
+                payload={
+                    "fields": {"description": draft.description_wiki},
+                    "expect_sha256": {"description": fingerprint(ticket.description)},
+                },
+            )
+        ]
+        return TicketWork(draft=draft, plan=plan)
+
+
+def _charge(record: JobRecord, usage: Usage) -> None:
+    record.usage = record.usage.plus(usage)
+
+
 def _choice(request: GenerateSingleRequest | GenerateBatchRequest) -> ModelChoice:
     # The API resolved the provider and model before queuing (GET /models rules).
     assert request.llm_provider and request.llm_model
@@ -210,19 +279,22 @@ def _start_batch(record: JobRecord, keys: list[str]) -> None:
     record.progress.total = len(keys)
     record.progress.processed = 0
     record.progress.message = f"{len(keys)} tickets found"
+    record.keep(BatchCounts())
 
 
 def _count(record: JobRecord, outcome: BatchTicketOutcome, usage: TokenUsage) -> None:
-    record.processed_tickets += 1
+    counts = record.section(BatchCounts)
+    counts.processed_tickets += 1
     if outcome.skipped:
-        record.skipped_tickets += 1
+        counts.skipped_tickets += 1
     elif outcome.success:
-        record.successful_tickets += 1
+        counts.successful_tickets += 1
     else:
-        record.failed_tickets += 1
+        counts.failed_tickets += 1
+    record.keep(counts)
     record.usage = record.usage.plus(usage)
-    record.progress.processed = record.processed_tickets
-    record.progress.message = f"{record.processed_tickets} of {record.progress.total} tickets processed"
+    record.progress.processed = counts.processed_tickets
+    record.progress.message = f"{counts.processed_tickets} of {record.progress.total} tickets processed"
 
 
 def _recount(record: JobRecord, outcomes: list[dict]) -> JobRecord:
@@ -231,10 +303,17 @@ def _recount(record: JobRecord, outcomes: list[dict]) -> JobRecord:
     between keeping an outcome and counting it."""
     lines = [BatchTicketOutcome.model_validate(outcome) for outcome in outcomes]
     record.result = outcomes
-    record.processed_tickets = record.progress.processed = len(lines)
-    record.skipped_tickets = sum(line.skipped for line in lines)
-    record.successful_tickets = sum(line.success for line in lines)
-    record.failed_tickets = len(lines) - record.skipped_tickets - record.successful_tickets
+    skipped = sum(line.skipped for line in lines)
+    successful = sum(line.success for line in lines)
+    record.keep(
+        BatchCounts(
+            processed_tickets=len(lines),
+            successful_tickets=successful,
+            failed_tickets=len(lines) - skipped - successful,
+            skipped_tickets=skipped,
+        )
+    )
+    record.progress.processed = len(lines)
     return record
 
 
@@ -254,8 +333,16 @@ async def describe_command(command: CommandContext) -> str:
     request = GenerateSingleRequest(ticket_key=key, llm_provider=choice.provider, llm_model=choice.model)
     job = await command.submit(JobType.single, request, message=f"Ticket {key} queued for processing")
     return (
-        f"Writing a description for {key} with {choice.provider} ({choice.model}), job {{{{{job.job_id}}}}}. "
+        f"Writing a description for {key} with {choice.provider} ({choice.model}), job {job_ref(job.job_id)}. "
         "The preview follows here; nothing is written until you apply it."
+    )
+
+
+def describe_for_rule(action: TriggerAction, ticket_key: str, catalogue: Catalogue) -> GenerateSingleRequest:
+    """What a trigger rule with `job_type: single` runs on its ticket."""
+    choice = catalogue.choose(action.llm_provider, action.llm_model)
+    return GenerateSingleRequest(
+        ticket_key=ticket_key, update_jira=action.update_jira, llm_provider=choice.provider, llm_model=choice.model
     )
 
 
@@ -263,7 +350,7 @@ def describe_reply(record: JobRecord) -> str:
     result = TicketDescription.model_validate(record.result)
     key = result.ticket_key
     if result.updated_in_jira:
-        return f"Wrote the description of {key} (job {{{{{record.job_id}}}}})."
+        return f"Wrote the description of {key} (job {job_ref(record.job_id)})."
     if not result.success:
         return result.message or f"The description of {key} was not written."
     return (
@@ -276,6 +363,7 @@ def describe_reply(record: JobRecord) -> str:
 
 pipeline.on(JobType.single, describe_single, reply=describe_reply)
 pipeline.on(JobType.batch, describe_batch)
+pipeline.rule_action(JobType.single, describe_for_rule)
 pipeline.command(
     "describe", describe_command, usage="/augment describe [provider] [model]", help="preview a description"
 )

@@ -1,7 +1,8 @@
 """From Jira events to jobs: trigger rules, `/augment` comment commands, and the answers.
 
 - Issue events run the configured rules (`triggers.rules`); a label counts as added
-  only when the changelog says it was added now.
+  only when the changelog says it was added now. A rule's action becomes a request
+  through the pipeline that registered its job type (`pipeline.rule_action`).
 - Comments run the `/augment` commands every pipeline registered (one registry), for
   the users and projects `commands` allows; others get a polite refusal, unknown
   commands the help text. Each command is acknowledged at once with a comment.
@@ -22,24 +23,25 @@ import structlog
 from bot.commands.admission import Admission, admit
 from bot.commands.context import CommandContext
 from bot.commands.parsing import CommandArgumentError, CommandLine, find_commands
-from bot.config import LlmSettings, TriggerAction, TriggerRule
+from bot.config import TriggerRule
 from bot.events import EventContext
 from bot.jetstream import layout
 from bot.jira.comments import post_once
 from bot.jobs.firing import HOUR, RateLimit
 from bot.jobs.pipeline import Pipeline
-from bot.jobs.queue import JobQueue, job_id_for
+from bot.jobs.queue import job_id_for
 from bot.jobs.store import TicketBusyError
-from bot.llm.catalogue import Catalogue, ModelChoiceError
+from bot.llm.catalogue import ModelChoiceError
+from bot.replies import help_text, job_ref, monospace
 from bot.webhooks.occurrences import Occurrences
-from pipelines.commands import help_text
 from schemas.events import CommentEvent, IssueEvent, IssueUpdatedEvent, JiraIssue, parse_event
-from schemas.generation import GenerateSingleRequest
-from schemas.jobs import JobRecord, JobStatus, JobType, TicketReply
+from schemas.jobs import JobRecord, JobStatus, TicketReply
 
 log = structlog.get_logger(__name__)
 
 pipeline = Pipeline("triggers")
+
+STATUS_COMMAND = monospace("/augment status")
 
 
 async def on_issue_event(event: EventContext) -> None:
@@ -116,8 +118,8 @@ async def _run_command(event: EventContext, key: str, author: str | None, line: 
     route = event.registry.commands.get(line.name)
     rule = _command_rule(event, line.name, project)
     if route is None and rule is None:
-        unknown = f"Unknown command {{{{{line.text}}}}}.\n\n" if line.name else ""
-        return unknown + help_text(command)
+        unknown = f"Unknown command {monospace(line.text)}.\n\n" if line.name else ""
+        return unknown + help_text(event.registry, event.runtime.settings.triggers.rules)
     try:
         if route is not None:
             return await route.handler(command)
@@ -125,11 +127,11 @@ async def _run_command(event: EventContext, key: str, author: str | None, line: 
         record = await _fire(event, rule, key, trigger=line.text, origin=origin, requested_by=author, command=True)
         if record is None:
             return f"Rule {rule.name} did not run: it already ran the most times allowed this hour on {key}."
-        return f"Rule {rule.name}: running {rule.action.job_type} on {key}, job {{{{{record.job_id}}}}}."
+        return f"Rule {rule.name}: running {rule.action.job_type} on {key}, job {job_ref(record.job_id)}."
     except TicketBusyError as busy:
-        return f"{key} is already being worked on by job {{{{{busy.lock.job_id}}}}}; try {{{{/augment status}}}}."
+        return f"{key} is already being worked on by job {job_ref(busy.lock.job_id)}; try {STATUS_COMMAND}."
     except (ModelChoiceError, CommandArgumentError) as err:
-        return f"Cannot run {{{{{line.text}}}}}: {err}"
+        return f"Cannot run {monospace(line.text)}: {err}"
 
 
 async def _fire(
@@ -153,10 +155,11 @@ async def _fire(
         log.info("rule not fired: hourly limit reached", rule=rule.name, ticket_key=key)
         return None
     reply = TicketReply(ticket_key=key, requested_by=requested_by, trigger=trigger)
+    job_type = rule.action.job_type
     try:
-        record = await JobQueue(runtime.js, runtime.store).enqueue(
-            JobType(rule.action.job_type),
-            _request(runtime.settings.llm, rule.action, key),
+        record = await runtime.queue.enqueue(
+            job_type,
+            event.registry.rule_actions[job_type](rule.action, key, runtime.catalogue),
             [key],
             message=f"Started by {trigger}",
             job_id=job_id,
@@ -184,13 +187,6 @@ def _slow_down(event: EventContext, key: str, author: str | None) -> str:
         f"Slow down a little, please, {who}: Augment runs at most {limits.max_per_ticket_per_minute} commands "
         f"a minute on {key} and {limits.max_per_user_per_minute} a minute per person. Commands sent meanwhile "
         "were not run; send the one you need again in a minute."
-    )
-
-
-def _request(llm: LlmSettings, action: TriggerAction, key: str) -> GenerateSingleRequest:
-    choice = Catalogue(llm).choose(action.llm_provider, action.llm_model)
-    return GenerateSingleRequest(
-        ticket_key=key, update_jira=action.update_jira, llm_provider=choice.provider, llm_model=choice.model
     )
 
 
@@ -226,10 +222,10 @@ def _listed(value: str | None, allowed: list[str]) -> bool:
 
 def _ending(record: JobRecord) -> str:
     if record.status is JobStatus.failed:
-        return f"Job {{{{{record.job_id}}}}} failed: {record.error or 'no reason given'}"
+        return f"Job {job_ref(record.job_id)} failed: {record.error or 'no reason given'}"
     if record.status is JobStatus.cancelled:
-        return f"Job {{{{{record.job_id}}}}} was cancelled."
-    return f"Job {{{{{record.job_id}}}}} ended: {record.status.value}."
+        return f"Job {job_ref(record.job_id)} was cancelled."
+    return f"Job {job_ref(record.job_id)} ended: {record.status.value}."
 
 
 for webhook_event in ("jira:issue_created", "jira:issue_updated"):

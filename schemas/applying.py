@@ -22,3 +22,9 @@ class ApplyResult(BaseModel):
     applied_by: str | None = Field(default=None, description="already_applied: the apply job that wrote it.")
     operations: list[AppliedOperation] = Field(default_factory=list)
     message: str
+
+
+class PreviewClaim(BaseModel):
+    """The section of a preview's job record that `apply` claims before writing its plan."""
+
+    applied_by: str | None = Field(default=None, description="The apply job that wrote this preview's plan.")

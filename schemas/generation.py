@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from schemas.jobs import AppliedOperation, PlanOperation, TokenUsage
+from schemas.jobs import AppliedOperation, JobAccepted, PlanOperation, TokenUsage
 from schemas.keys import TICKET_KEY_PATTERN as TICKET_KEY_PATTERN  # re-exported: schemas.events uses it
 from schemas.keys import TicketKey
 from schemas.llm import LlmChoice
@@ -73,3 +73,19 @@ class BatchTicketOutcome(BaseModel):
     updated_in_jira: bool = False
     skipped: bool = Field(default=False, description="Another job held the ticket; `error` names it.")
     error: str | None = None
+
+
+class BatchCounts(BaseModel):
+    """A batch job's ticket counts: its section of the job record (top-level fields of its JSON)."""
+
+    processed_tickets: int = 0
+    successful_tickets: int = 0
+    failed_tickets: int = 0
+    skipped_tickets: int = Field(default=0, description="Tickets another job held, so this one left them alone.")
+
+
+class GenerationAccepted(JobAccepted):
+    """The answer when description work was queued: the query it runs (a single ticket's is empty)."""
+
+    jql: str | None = None
+    max_results: int | None = None

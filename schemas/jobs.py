@@ -1,12 +1,20 @@
-"""Job records (the `augment_jobs` bucket) and the job API's shapes."""
+"""Job records (the `augment_jobs` bucket) and the job API's shapes.
+
+Nothing here knows a job type's own shapes. A job type's request and result are its
+own models (`schemas/<area>.py`), kept in the record's `request` and `result`. What a
+job type adds to its record beyond that (a batch's ticket counts, the claim an `apply`
+job puts on a preview) is its *section*: a model of its own, written with
+`record.keep(section)`, read with `record.section(Model)`, and shown at the top level
+of the record's JSON beside the fields below (pydantic extra fields).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 
 def utc_now() -> datetime:
@@ -24,6 +32,8 @@ class JobStatus(StrEnum):
     def is_final(self) -> bool:
         return self in FINAL_STATUSES
 
+
+Section = TypeVar("Section", bound=BaseModel)
 
 FINAL_STATUSES = frozenset({JobStatus.completed, JobStatus.failed, JobStatus.cancelled})
 
@@ -109,6 +119,9 @@ class TicketReply(BaseModel):
 class JobRecord(BaseModel):
     """What `GET /jobs/{job_id}` returns, and what the job store keeps."""
 
+    # A job type's section is kept as extra fields (see the module docstring).
+    model_config = ConfigDict(extra="allow")
+
     job_id: str
     job_type: JobType
     status: JobStatus = JobStatus.started
@@ -138,16 +151,28 @@ class JobRecord(BaseModel):
         default=0, description="`progress.processed` when the latest delivery began: progress is measured from it."
     )
     worker: str | None = Field(default=None, description="host:pid of the worker on the latest attempt.")
-    processed_tickets: int = 0
-    successful_tickets: int = 0
-    failed_tickets: int = 0
     reply: TicketReply | None = Field(default=None, description="Set for jobs started from Jira.")
-    applied_by: str | None = Field(default=None, description="The apply job that wrote this preview's plan.")
-    skipped_tickets: int = Field(default=0, description="Tickets another job held, so this one left them alone.")
     created_at: datetime = Field(default_factory=utc_now)
     started_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utc_now)
     completed_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _computed_are_not_a_section(cls, data: Any) -> Any:
+        # Stored records carry `ticket_key` and `status_url` too; they are computed again.
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in cls.model_computed_fields}
+        return data
+
+    def section(self, model: type[Section]) -> Section:
+        """The job type's own section of the record, as `model` (its defaults where unset)."""
+        return model.model_validate(self.model_extra or {})
+
+    def keep(self, section: BaseModel) -> None:
+        """Write the job type's section into the record."""
+        for name, value in section.model_dump(mode="json").items():
+            setattr(self, name, value)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -205,8 +230,6 @@ class JobAccepted(BaseModel):
     status: JobStatus = JobStatus.started
     message: str
     status_url: str
-    jql: str | None = None
-    max_results: int | None = None
     update_jira: bool = False
     safety_note: str | None = None
 

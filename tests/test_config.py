@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot import plugins
+from bot.config import ConfigError, TriggerRule, check_rule_actions, load_settings
+from bot.jobs.pipeline import registry_of
+from schemas.jobs import JobType
 
 
 def write(path: Path, text: str) -> Path:
@@ -83,6 +86,11 @@ def test_augment_config_points_at_another_file(tmp_path: Path, monkeypatch: pyte
             {},
             "rule x: on label_added needs `label`",
         ),
+        (
+            "triggers:\n  rules:\n    - {name: x, on: issue_created, action: {job_type: describe}}\n",
+            {},
+            "triggers.rules.0.action.job_type (env TRIGGERS_RULES): Input should be 'single', 'batch'",
+        ),
     ],
 )
 def test_bad_values_are_named(
@@ -140,3 +148,14 @@ def test_the_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> 
             assert f"  {key}:" in text or f"  # {key}:" in text, (
                 f"{section_name}.{key} missing from config.yaml.example"
             )
+
+
+def test_a_rule_runs_only_a_job_type_a_pipeline_registered_a_rule_action_for() -> None:
+    assert set(registry_of(plugins.pipelines()).rule_actions) == {JobType.single}
+    rules = [TriggerRule.model_validate({"name": "x", "on": "issue_created", "action": {"job_type": "batch"}})]
+    check_rule_actions(rules, {JobType.batch})
+    with pytest.raises(ConfigError) as err:
+        check_rule_actions(rules, {JobType.single})
+    assert str(err.value) == (
+        "triggers.rules.0.action.job_type (rule x): no pipeline runs batch from a rule; one of: single"
+    )

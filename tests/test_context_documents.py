@@ -20,7 +20,7 @@ from bot.context import (
     page_id_from_url,
     storage_to_text,
 )
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 STORY_TITLES = [
     "Export account data as CSV",
@@ -33,7 +33,7 @@ CONTENT_ROUTE = "GET /wiki/rest/api/content/{page_id}"
 
 
 def _demo_storage(name: str) -> str:
-    return (resources.files("bot.sandbox") / "data" / name).read_text(encoding="utf-8")
+    return (resources.files("sandbox") / "data" / name).read_text(encoding="utf-8")
 
 
 # --- page URLs -------------------------------------------------------------------------

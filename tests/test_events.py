@@ -12,7 +12,7 @@ import pytest
 from jira import JIRA
 from pydantic import ValidationError
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from schemas.events import (
     SUPPORTED_EVENTS,
     CommentEvent,

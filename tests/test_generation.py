@@ -90,7 +90,7 @@ async def test_project_prompts_replace_the_built_in_ones_and_get_the_epics_prd(
     response = await client.post("/generate/single", json={"ticket_key": "DEMO-2"})
     assert response.status == 200, await response.text()
     words = set(re.findall(r"[a-z][a-z0-9_]{2,}", (await response.json())["generated_description"].lower()))
-    prd = (files("bot.sandbox") / "data" / "prd-data-export.xml").read_text().lower()
+    prd = (files("sandbox") / "data" / "prd-data-export.xml").read_text().lower()
     assert len(words) > 5
     assert {word for word in words if word not in prd} <= {"sandbox", "describe"}
 

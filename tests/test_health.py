@@ -49,7 +49,7 @@ async def test_without_jira_the_service_is_degraded_but_alive(client: TestClient
 
 
 async def test_wrong_jira_credentials_are_reported(aiohttp_client, nats_url: str) -> None:
-    from bot.sandbox import Sandbox
+    from sandbox import Sandbox
 
     async with Sandbox() as sandbox:
         settings = make_settings(

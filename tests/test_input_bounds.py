@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
 from bot.runtime import subscribe_to_sandbox
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.fixtures.nats import NatsServer
 from tests.fixtures.service import free_port, service_environment, wait_until_up
 

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import nats
 import pytest
 
 from bot.config import Settings
 from bot.jetstream.provision import provision
-from bot.jobs.store import JobStore, TicketBusyError
+from bot.jobs.store import ORPHAN_LOCK_GRACE_SECONDS, JobStore, TicketBusyError
 from schemas.jobs import JobRecord, JobStatus, JobType
+from tests.fixtures.clock import ManualClock
 
 
 @pytest.fixture
-async def stores(settings: Settings):
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def stores(settings: Settings, clock: ManualClock):
     """Two stores on two connections, as an API process and a worker process would have."""
     clients = [await nats.connect(settings.nats.url) for _ in range(2)]
     made = []
     for client in clients:
         js = client.jetstream()
-        made.append(JobStore(js, await provision(js, settings), lock_ttl_seconds=3600))
+        made.append(JobStore(js, await provision(js, settings), clock, lock_ttl_seconds=3600))
     yield made
     for client in clients:
         await client.close()
@@ -31,13 +38,13 @@ async def test_concurrent_writers_lose_no_update(stores: list[JobStore]) -> None
     await stores[0].create(record)
 
     def bump(current: JobRecord) -> JobRecord:
-        current.processed_tickets += 1
+        current.attempts += 1
         return current
 
     await asyncio.gather(*(stores[i % 2].update("job-cas", bump) for i in range(60)))
     final = await stores[1].get("job-cas")
     assert final is not None
-    assert final.processed_tickets == 60
+    assert final.attempts == 60
 
 
 async def test_a_final_status_is_never_overwritten(stores: list[JobStore]) -> None:
@@ -96,3 +103,17 @@ async def test_release_never_drops_another_jobs_lock(stores: list[JobStore]) -> 
     await stores[0].release_tickets(first)
     holder = await stores[1].ticket_lock("DEMO-3")
     assert holder is not None and holder.job_id == "second"
+
+
+async def test_a_lock_whose_job_never_appeared_is_taken_over_after_the_grace_period(
+    stores: list[JobStore], clock: ManualClock
+) -> None:
+    """The API died between locking the ticket and queuing the job: the lock holds the ticket
+    for the grace period, then the next job takes it over (the clock moves; nothing sleeps)."""
+    await stores[0].lock_ticket("DEMO-4", "never-queued", "ping")
+    with pytest.raises(TicketBusyError):
+        await stores[1].lock_ticket("DEMO-4", "next", "ping")
+    clock.advance(timedelta(seconds=ORPHAN_LOCK_GRACE_SECONDS + 1))
+    await stores[1].lock_ticket("DEMO-4", "next", "ping")
+    holder = await stores[0].ticket_lock("DEMO-4")
+    assert holder is not None and holder.job_id == "next"

@@ -18,7 +18,7 @@ from bot.config import DEFAULT_MODELS, load_settings
 from bot.llm.catalogue import ModelChoice
 from bot.llm.client import Llm
 from bot.llm.types import LlmError, LlmOutputError, Prompt
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 BANNER = "[Augment LLM sandbox — not AI]"
 KEY = "sk-augment-test-key-0123456789"

@@ -14,7 +14,7 @@ import pytest
 from bot.app import create_app
 from bot.config import Settings
 from bot.runtime import subscribe_to_sandbox
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.fixtures.nats import NatsServer, make_settings
 from tests.fixtures.service import finished, free_port, service_environment, wait_for_job, wait_until_up
 

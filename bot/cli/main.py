@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
 
             jobs.run(args)
         elif command == "sandbox":
-            from bot.sandbox import run
+            from sandbox import run
 
             run(args.host, args.jira_port, args.llm_port, args.snapshot)
     except ConfigError as err:

@@ -33,6 +33,11 @@ HOUR = 3_600.0
 EVENTS_MAX_AGE_SECONDS = 7 * DAY
 DEAD_LETTER_MAX_AGE_SECONDS = 30 * DAY
 
+# Headers: JetStream drops a second message with the same id within the stream's duplicate window.
+MESSAGE_ID_HEADER = "Nats-Msg-Id"
+# Carries Jira's webhook identifier (or the body's hash) on an event, stable across its redeliveries.
+WEBHOOK_IDENTIFIER_HEADER = "Augment-Webhook-Identifier"
+
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -56,6 +61,11 @@ JOB_FINISHED_SUBJECT = "augment.events.jobs.finished"
 
 def job_finished_message_id(job_id: str) -> str:
     return f"finished-{job_id}"
+
+
+def webhook_message_id(seen_key: str, first_seen: float) -> str:
+    """One webhook delivery: its seen key at its first-seen time (a POSIX timestamp)."""
+    return f"{seen_key}@{first_seen:.6f}"
 
 
 def seen_body_key(body_sha256: str) -> str:
@@ -89,6 +99,15 @@ def job_id_from_subject(subject: str) -> str:
 
 def dead_letter_subject(job_type: str, job_id: str) -> str:
     return f"augment.dead.{_token(job_type)}.{_token(job_id)}"
+
+
+def dead_letter_message_id(job_id: str) -> str:
+    return f"dead-{job_id}"
+
+
+def requeue_message_id(job_id: str, revision: int) -> str:
+    """A lost job queued again by the sweeper, at the record revision that marked it requeued."""
+    return f"requeue-{job_id}-{revision}"
 
 
 def ticket_result_key(job_id: str, ticket_key: str) -> str:

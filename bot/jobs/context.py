@@ -14,6 +14,10 @@ from schemas.jobs import JobRecord, JobStatus, JobType
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
+# A handler's edit of its own record, made in place; what it returns is ignored. `update`
+# wraps it in a `bot.jobs.store.Change` that declines (None) once the job is cancelled.
+Edit = Callable[[JobRecord], object]
+
 
 class JobCancelledError(Exception):
     """The job was cancelled; raised at the handler's next step."""
@@ -57,13 +61,13 @@ class JobContext:
     def request(self) -> dict[str, Any]:
         return self.record.request
 
-    async def update(self, change: Callable[[JobRecord], None]) -> JobRecord:
+    async def update(self, edit: Edit) -> JobRecord:
         """Change the record in place (compare-and-set); stop here if the job was cancelled."""
 
         def apply(record: JobRecord) -> JobRecord | None:
             if record.status is JobStatus.cancelled:
                 return None
-            change(record)
+            edit(record)
             return record
 
         async with self._writing:

@@ -4,30 +4,26 @@
     pipeline.on(JobType.single, describe_single, reply=render_description)
     pipeline.on_event(layout.event_subject("jira:issue_created"), on_issue_created)
     pipeline.command("describe", describe, usage="/augment describe", help="Preview a description.")
+    pipeline.rule_action(JobType.single, describe_for_rule)  # a trigger rule's action → the request
 
 A job handler gets a `JobContext` and returns the job's result; the worker does the rest
 (claiming, progress heartbeats, retries with backoff, dead-lettering, lock release). An
-event handler gets an `EventContext`; a command handler a `CommandContext` (`bot.commands`).
+event handler gets an `EventContext` (`bot.events`); a command handler a `CommandContext`
+(`bot.commands.context`, with the `Registry`). Those modules never import this one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from schemas.jobs import JobRecord, JobType
+from bot.commands.context import CommandHandler, CommandRoute, Registry, ReplyRenderer, RuleAction
+from bot.events import EventHandler
+from bot.jobs.context import JobContext
+from schemas.jobs import JobType
 
-if TYPE_CHECKING:
-    from bot.commands.context import CommandContext
-    from bot.events import EventContext
-    from bot.jobs.context import JobContext
-
-Handler = Callable[["JobContext"], Awaitable[Any]]
-EventHandler = Callable[["EventContext"], Awaitable[None]]
-CommandHandler = Callable[["CommandContext"], Awaitable[str]]
-# The comment a job started from Jira posts on its ticket when it ends (Jira wiki markup).
-ReplyRenderer = Callable[[JobRecord], str]
+Handler = Callable[[JobContext], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -37,19 +33,13 @@ class JobRoute:
     reply: ReplyRenderer | None = None
 
 
-@dataclass(frozen=True)
-class CommandRoute:
-    handler: CommandHandler
-    usage: str
-    help: str
-
-
 @dataclass
 class Pipeline:
     name: str
     routes: dict[JobType, JobRoute] = field(default_factory=dict)
     events: dict[str, EventHandler] = field(default_factory=dict)
     commands: dict[str, CommandRoute] = field(default_factory=dict)
+    rule_actions: dict[JobType, RuleAction] = field(default_factory=dict)
 
     def on(
         self,
@@ -73,22 +63,22 @@ class Pipeline:
             raise ValueError(f"pipeline {self.name}: command {name} already has a handler")
         self.commands[name] = CommandRoute(handler, usage, help)
 
+    def rule_action(self, job_type: JobType, build: RuleAction) -> None:
+        if job_type in self.rule_actions:
+            raise ValueError(f"pipeline {self.name}: {job_type.value} already has a rule action")
+        self.rule_actions[job_type] = build
 
-@dataclass(frozen=True)
-class Registry:
-    """What every loaded pipeline registered, for the handlers that need the whole picture."""
 
-    commands: dict[str, CommandRoute]
-    replies: dict[JobType, ReplyRenderer]
-
-    @classmethod
-    def of(cls, pipelines: list[Pipeline]) -> Registry:
-        commands: dict[str, CommandRoute] = {}
-        replies: dict[JobType, ReplyRenderer] = {}
-        for pipeline in pipelines:
-            for name, route in pipeline.commands.items():
-                if name in commands:
-                    raise ValueError(f"command {name} is registered by two pipelines")
-                commands[name] = route
-            replies |= {job_type: route.reply for job_type, route in pipeline.routes.items() if route.reply}
-        return cls(commands, replies)
+def registry_of(pipelines: Sequence[Pipeline]) -> Registry:
+    """What all `pipelines` registered; a command registered by two of them is refused."""
+    commands: dict[str, CommandRoute] = {}
+    replies: dict[JobType, ReplyRenderer] = {}
+    rule_actions: dict[JobType, RuleAction] = {}
+    for pipeline in pipelines:
+        for name, route in pipeline.commands.items():
+            if name in commands:
+                raise ValueError(f"command {name} is registered by two pipelines")
+            commands[name] = route
+        replies |= {job_type: route.reply for job_type, route in pipeline.routes.items() if route.reply}
+        rule_actions |= pipeline.rule_actions
+    return Registry(commands, replies, rule_actions)

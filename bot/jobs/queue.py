@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import partial
 
 import structlog
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from bot.jetstream import layout
+from bot.jobs import transitions
 from bot.jobs.replies import announce_end
-from bot.jobs.store import JobStore, failed_because
-from schemas.jobs import JobRecord, JobStatus, JobType, Progress, TicketReply, utc_now
+from bot.jobs.store import JobStore
+from schemas.jobs import JobRecord, JobStatus, JobType, Progress, TicketReply
 
 log = structlog.get_logger(__name__)
+
+UNQUEUED = "Could not be queued: NATS did not accept the job"
 
 
 class JobAlreadyFinishedError(Exception):
@@ -43,7 +47,7 @@ async def publish(js: JetStreamContext, record: JobRecord, *, message_id: str | 
     await js.publish(
         layout.job_subject(record.job_type, record.job_id),
         record.model_dump_json().encode(),
-        headers={"Nats-Msg-Id": message_id or record.job_id},
+        headers={layout.MESSAGE_ID_HEADER: message_id or record.job_id},
         stream=layout.JOBS_STREAM,
     )
 
@@ -71,6 +75,7 @@ class JobQueue:
         """
         if reuse and job_id is not None and (existing := await self._known(job_type, job_id)) is not None:
             return existing
+        now = self._store.clock.now()
         record = JobRecord(
             job_id=job_id or str(uuid.uuid4()),
             job_type=job_type,
@@ -78,6 +83,8 @@ class JobQueue:
             request=request.model_dump(mode="json"),
             progress=Progress(message=message),
             reply=reply,
+            created_at=now,
+            updated_at=now,
         )
         await self._lock_tickets(record)
         structlog.contextvars.bind_contextvars(job_id=record.job_id)
@@ -99,7 +106,7 @@ class JobQueue:
 
         Raises JobNotFoundError for an unknown job, JobAlreadyFinishedError for a finished one.
         """
-        change = await self._store.update(job_id, _cancel)
+        change = await self._store.update(job_id, partial(transitions.cancel, now=self._store.clock.now()))
         before, after = change.before, change.after
         if before.status.is_final:
             raise JobAlreadyFinishedError(before)
@@ -131,23 +138,12 @@ class JobQueue:
         gone, the lock is taken over as abandoned."""
         try:
             await self._store.release_tickets(record)
-            failed = _fail_unqueued(record.model_copy(deep=True))
+            fail = partial(transitions.fail, now=self._store.clock.now(), reason=UNQUEUED)
+            failed = fail(record.model_copy(deep=True))
             if failed is not None and not await self._store.create_if_absent(failed):
-                await self._store.update(record.job_id, _fail_unqueued)
+                await self._store.update(record.job_id, fail)
         except Exception as err:
             log.warning("could not undo a failed submit", error=str(err) or type(err).__name__)
-
-
-def _cancel(record: JobRecord) -> JobRecord | None:
-    if record.status.is_final:
-        return None
-    record.status = JobStatus.cancelled
-    record.completed_at = utc_now()
-    record.progress.message = "Cancelled by request"
-    return record
-
-
-_fail_unqueued = failed_because("Could not be queued: NATS did not accept the job")
 
 
 def job_id_for(origin: str) -> str:

@@ -22,6 +22,6 @@ async def announce_end(js: JetStreamContext, record: JobRecord) -> None:
     await js.publish(
         layout.JOB_FINISHED_SUBJECT,
         json.dumps({"job_id": record.job_id}).encode(),
-        headers={"Nats-Msg-Id": layout.job_finished_message_id(record.job_id)},
+        headers={layout.MESSAGE_ID_HEADER: layout.job_finished_message_id(record.job_id)},
         stream=layout.EVENTS_STREAM,
     )

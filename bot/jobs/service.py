@@ -1,34 +1,38 @@
-"""The API side of jobs: submit (lock tickets, record, queue), wait, list, cancel."""
+"""The API side of jobs: submit (lock tickets, record, queue), wait, list, cancel.
+
+It knows no job type: a request is any model, a ticket's work is the JSON its pipeline
+stored (`ticket_work`), and the handler of the job type reads it with its own model.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from nats.js import JetStreamContext
 from nats.js.errors import InvalidKeyError, KeyNotFoundError
-from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from bot.jetstream import layout
-from bot.jobs.queue import JobQueue
-from bot.jobs.store import JobNotFoundError, JobStore
+from bot.jobs.store import JobNotFoundError
 from bot.jobs.watch import JobWatch
-from schemas.generation import TicketDescription, TicketWork
 from schemas.jobs import JobList, JobListQuery, JobRecord, JobSummary, JobType
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
 
 class JobService:
-    def __init__(self, js: JetStreamContext, store: JobStore, watch: JobWatch, results: KeyValue) -> None:
-        self._js = js
-        self._store = store
-        self._queue = JobQueue(js, store)
+    def __init__(self, runtime: Runtime, watch: JobWatch) -> None:
+        self._store = runtime.store
+        self._queue = runtime.queue
         self._watch = watch
-        self._results = results
+        self._results = runtime.buckets.results
 
     async def submit(
         self,
@@ -91,21 +95,20 @@ class JobService:
         latest = self._watch.index.latest_for_ticket(ticket_key)
         return await self._store.get(latest) if latest else None
 
-    async def ticket_work(self, job_id: str, ticket_key: str) -> TicketWork | None:
-        """A ticket's draft, plan and applied operations: in the results bucket for a
-        multi-ticket job, in the record itself for a single-ticket one."""
+    async def ticket_work(self, job_id: str, ticket_key: str) -> dict[str, Any] | None:
+        """A ticket's `draft`, `plan` and `applied` operations, as JSON: in the results bucket
+        for a multi-ticket job, in the record itself (its result, plan and applied) for a
+        single-ticket one."""
         ticket_key = ticket_key.upper()
         try:
             entry = await self._results.get(layout.ticket_result_key(job_id, ticket_key))
-            return TicketWork.model_validate_json(entry.value)
+            return json.loads(entry.value)
         except (KeyNotFoundError, InvalidKeyError):
             pass
         record = await self._store.get(job_id)
         if record is None or record.plan is None or record.result is None or record.ticket_keys != [ticket_key]:
             return None
-        return TicketWork(
-            draft=TicketDescription.model_validate(record.result), plan=record.plan, applied=record.applied
-        )
+        return {"draft": record.result, **record.model_dump(mode="json", include={"plan", "applied"})}
 
     async def cancel(self, job_id: str) -> JobRecord:
         """A queued job never starts; a running one stops at its next step."""

@@ -2,6 +2,9 @@
 
 Every change to a record is a compare-and-set on its revision, so two writers (a
 worker reporting progress, an API call cancelling) can never lose each other's update.
+A change is a `Change`: a function of a private copy of the record that returns the new
+record, or None to leave it as it is (status changes are in `bot.jobs.transitions`).
+Times (`updated_at`, a lock's age) come from the store's clock, so tests can move it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import structlog
 from nats.js import JetStreamContext
@@ -20,9 +24,11 @@ from nats.js.api import RawStreamMsg
 from nats.js.errors import APIError, InvalidKeyError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from pydantic import ValidationError
 
+from bot.clock import Clock
 from bot.jetstream import layout
 from bot.jetstream.provision import Buckets
-from schemas.jobs import JobRecord, JobStatus, utc_now
+from bot.jobs import transitions
+from schemas.jobs import JobRecord, JobStatus
 
 log = structlog.get_logger(__name__)
 
@@ -65,10 +71,11 @@ class TicketBusyError(Exception):
 
 
 class JobStore:
-    def __init__(self, js: JetStreamContext, buckets: Buckets, lock_ttl_seconds: int) -> None:
+    def __init__(self, js: JetStreamContext, buckets: Buckets, clock: Clock, lock_ttl_seconds: int) -> None:
         self._js = js
         self._jobs = buckets.jobs
         self._active = buckets.active
+        self.clock = clock  # the time every writer of job records uses
         self._lock_ttl = lock_ttl_seconds
 
     # -- records -------------------------------------------------------------------
@@ -115,7 +122,7 @@ class JobStore:
             after = change(JobRecord.model_validate_json(before.model_dump_json()))
             if after is None:
                 return Updated(before=before, after=before, revision=current.revision)
-            after.updated_at = utc_now()
+            after.updated_at = self.clock.now()
             try:
                 revision = await self._jobs.update(job_id, after.model_dump_json().encode(), last=current.revision)
             except KeyWrongLastSequenceError:
@@ -144,7 +151,7 @@ class JobStore:
 
     async def lock_ticket(self, ticket_key: str, job_id: str, job_type: str) -> None:
         """Make `job_id` the one job working on the ticket, or raise TicketBusyError."""
-        value = json.dumps({"job_id": job_id, "job_type": job_type, "locked_at": utc_now().isoformat()}).encode()
+        value = json.dumps({"job_id": job_id, "job_type": job_type, "locked_at": self.clock.now().isoformat()}).encode()
         for _ in range(CAS_ATTEMPTS):
             try:
                 await self._active.create(ticket_key, value, msg_ttl=self._lock_ttl)
@@ -194,15 +201,14 @@ class JobStore:
             await self._active.delete(ticket_key, last=holder.revision)
 
     async def _fail_abandoned(self, job_id: str) -> None:
-        fail = failed_because("Never queued: the process that accepted this job stopped before queuing it")
-
+        reason = "Never queued: the process that accepted this job stopped before queuing it"
         with contextlib.suppress(JobNotFoundError):
-            await self.update(job_id, fail)
+            await self.update(job_id, partial(transitions.fail, now=self.clock.now(), reason=reason))
 
     async def _is_abandoned(self, lock: TicketLock) -> bool:
         """A lock is abandoned when its job ended without releasing it, or never got going."""
         holder = await self.get(lock.job_id)
-        age = (utc_now() - lock.locked_at).total_seconds()
+        age = (self.clock.now() - lock.locked_at).total_seconds()
         if holder is None:
             return age > ORPHAN_LOCK_GRACE_SECONDS
         if holder.status.is_final:
@@ -224,17 +230,3 @@ def queued_record(data: bytes | None) -> JobRecord | None:
         return JobRecord.model_validate_json(data or b"")
     except ValidationError:
         return None
-
-
-def failed_because(reason: str) -> Change:
-    """A change that fails a job that has not ended yet, with `reason`."""
-
-    def fail(record: JobRecord) -> JobRecord | None:
-        if record.status.is_final:
-            return None
-        record.status = JobStatus.failed
-        record.error = reason
-        record.completed_at = utc_now()
-        return record
-
-    return fail

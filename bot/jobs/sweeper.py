@@ -13,7 +13,8 @@ Locks need no sweep: one whose job ended, or whose job was never recorded nor qu
 the next request for the ticket (`JobStore.lock_ticket`).
 
 API processes may sweep at the same time: a requeue is a compare-and-set on the record
-first, so only one of them publishes.
+first, so only one of them publishes. Ages are measured with the store's clock, the one
+that stamped `updated_at`.
 """
 
 from __future__ import annotations
@@ -27,15 +28,14 @@ import structlog
 from nats.js import JetStreamContext
 
 from bot.jetstream import layout
+from bot.jobs import transitions
 from bot.jobs.queue import publish
 from bot.jobs.store import ORPHAN_LOCK_GRACE_SECONDS, JobStore
 from bot.jobs.watch import JobWatch
-from schemas.jobs import JobRecord, utc_now
 
 log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 15.0
-REQUEUED = "Queued again: its work-queue message was lost"
 
 
 class Sweeper:
@@ -76,23 +76,16 @@ class Sweeper:
 
     async def _requeue_if_lost(self, job_id: str) -> None:
         record = await self._store.get(job_id)
-        if record is None or record.status.is_final or not _older_than_grace(record.updated_at):
+        if record is None or record.status.is_final or not self._older_than_grace(record.updated_at):
             return
         if await self._store.is_queued(record):  # the listing above can be partial for a long queue
             return
-        updated = await self._store.update(job_id, partial(_mark_requeued, seen=record.updated_at))
+        updated = await self._store.update(job_id, partial(transitions.mark_requeued, seen=record.updated_at))
         if updated.after is updated.before:  # ended or changed meanwhile, or another sweeper won
             return
-        await publish(self._js, updated.after, message_id=f"requeue-{job_id}-{updated.revision}")
+        await publish(self._js, updated.after, message_id=layout.requeue_message_id(job_id, updated.revision))
         log.warning("job queued again: its message was lost", job_id=job_id, status=record.status.value)
 
-
-def _older_than_grace(moment: datetime) -> bool:
-    return (utc_now() - moment).total_seconds() > ORPHAN_LOCK_GRACE_SECONDS
-
-
-def _mark_requeued(record: JobRecord, *, seen: datetime) -> JobRecord | None:
-    if record.status.is_final or record.updated_at != seen:
-        return None
-    record.progress.message = REQUEUED
-    return record
+    def _older_than_grace(self, moment: datetime) -> bool:
+        # The store's clock stamped `moment`, so the same clock measures its age.
+        return (self._store.clock.now() - moment).total_seconds() > ORPHAN_LOCK_GRACE_SECONDS

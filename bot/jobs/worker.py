@@ -20,8 +20,10 @@ JetStream's delivery count:
   the max-deliveries advisory: JetStream's `max_deliver` is only a safety net;
 - a job whose record is missing was published by an API that stopped before recording
   it: the message carries the record, and the worker writes it (create-if-absent);
-- on stop, fetching ends, running jobs get `drain_timeout_seconds` to finish, and the
-  rest are handed back to the queue at once: a hand-back is not a failed attempt.
+- on stop, fetching ends at once (`bot.jetstream.pull`), running jobs get
+  `drain_timeout_seconds` to finish, and the rest are handed back to the queue at once:
+  a hand-back is not a failed attempt.
+Every status change is a transition of `bot.jobs.transitions`, at the runtime's clock.
 """
 
 from __future__ import annotations
@@ -36,28 +38,28 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js import JetStreamContext, api
+from nats.js import api
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
-from bot.config import LimitSettings
+from bot.config import check_rule_actions
 from bot.events import EventConsumer
 from bot.jetstream import layout
 from bot.jetstream.heartbeat import keep_claimed
+from bot.jetstream.pull import PullLoop
+from bot.jobs import transitions
 from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
-from bot.jobs.pipeline import JobRoute, Pipeline, Registry
+from bot.jobs.pipeline import JobRoute, Pipeline, registry_of
 from bot.jobs.replies import announce_end
 from bot.jobs.store import JobNotFoundError, Updated, queued_record
 from bot.logs import redact
-from schemas.jobs import JobRecord, JobStatus, utc_now
+from schemas.jobs import JobRecord, JobStatus
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-FETCH_WAIT_SECONDS = 0.5
 MAX_ACK_PENDING = 1024
 DEAD_LETTER_QUEUE_GROUP = "augment-dead-letter"
 
@@ -72,29 +74,36 @@ class Worker:
         self._nc = runtime.nc
         self._js = runtime.js
         self._store = runtime.store
+        self._clock = runtime.clock
         self._pipelines = [pipeline for pipeline in pipelines if pipeline.routes]
-        registry = Registry.of(list(pipelines))
+        registry = registry_of(pipelines)
+        check_rule_actions(runtime.settings.triggers.rules, registry.rule_actions)
         self._event_consumers = [
-            EventConsumer(runtime, pipeline, registry) for pipeline in pipelines if pipeline.events
+            EventConsumer(runtime, pipeline.name, pipeline.events, registry)
+            for pipeline in pipelines
+            if pipeline.events
         ]
         self._limits = runtime.settings.limits
         self.identity = worker_identity()
-        self._stopping = asyncio.Event()
-        self._loops: list[asyncio.Task[None]] = []
-        self._running: set[asyncio.Task[None]] = set()
-        self._subscriptions: list[Any] = []
+        self._loops: list[PullLoop] = []
+        self._advisories: list[Any] = []
 
     async def start(self) -> None:
         for pipeline in self._pipelines:
             consumer = await self._ensure_consumer(pipeline)
             subscription = await self._js.pull_subscribe_bind(consumer, stream=layout.JOBS_STREAM)
-            self._loops.append(
-                asyncio.create_task(self._consume(pipeline, subscription), name=f"worker-{pipeline.name}")
+            loop = PullLoop(
+                subscription,
+                partial(self._run, pipeline),
+                concurrency=self._limits.concurrency,
+                name=f"worker-{pipeline.name}",
             )
+            loop.start()
+            self._loops.append(loop)
             advisories = await self._nc.subscribe(
                 layout.max_deliveries_advisory(consumer), queue=DEAD_LETTER_QUEUE_GROUP, cb=self._on_max_deliveries
             )
-            self._subscriptions += [subscription, advisories]
+            self._advisories.append(advisories)
         for consumer in self._event_consumers:
             await consumer.start()
         log.info(
@@ -105,20 +114,18 @@ class Worker:
         )
 
     async def stop(self) -> None:
-        self._stopping.set()
-        await asyncio.gather(*self._loops, return_exceptions=True)
         drain = self._limits.drain_timeout_seconds
+        running = sum(len(loop.running) for loop in self._loops)
+        if running:
+            log.info("draining jobs", running=running, timeout=drain)
         # Events and jobs drain side by side: one drain timeout in all, not one after the other.
-        events = [asyncio.create_task(consumer.stop(drain)) for consumer in self._event_consumers]
-        if self._running:
-            log.info("draining jobs", running=len(self._running), timeout=drain)
-            _, unfinished = await asyncio.wait(set(self._running), timeout=drain)
-            for task in unfinished:
-                task.cancel()
-            await asyncio.gather(*unfinished, return_exceptions=True)
-        await asyncio.gather(*events, return_exceptions=True)
-        for subscription in self._subscriptions:
-            await subscription.unsubscribe()
+        await asyncio.gather(
+            *(loop.stop(drain) for loop in self._loops),
+            *(consumer.stop(drain) for consumer in self._event_consumers),
+            return_exceptions=True,
+        )
+        for advisories in self._advisories:
+            await advisories.unsubscribe()
         log.info("worker stopped", worker=self.identity)
 
     async def _ensure_consumer(self, pipeline: Pipeline) -> str:
@@ -135,28 +142,8 @@ class Worker:
         await self._js.add_consumer(layout.JOBS_STREAM, config)
         return name
 
-    async def _consume(self, pipeline: Pipeline, subscription: JetStreamContext.PullSubscription) -> None:
-        concurrency = self._limits.concurrency
-        mine: set[asyncio.Task[None]] = set()
-        while not self._stopping.is_set():
-            if len(mine) >= concurrency:
-                await asyncio.wait(mine, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            try:
-                messages = await subscription.fetch(batch=concurrency - len(mine), timeout=FETCH_WAIT_SECONDS)
-            except (NatsTimeoutError, TimeoutError):  # nothing queued right now
-                continue
-            except Exception as err:
-                log.warning("fetch failed; retrying", pipeline=pipeline.name, error=str(err) or type(err).__name__)
-                await asyncio.sleep(FETCH_WAIT_SECONDS)
-                continue
-            for message in messages:
-                task = asyncio.create_task(self._run(pipeline, message))
-                for tasks in (mine, self._running):
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-
     async def _run(self, pipeline: Pipeline, message: Msg) -> None:
+        """One job message, from its claim to its end (or its hand-back when the worker stops)."""
         job_id = layout.job_id_from_subject(message.subject)
         structlog.contextvars.bind_contextvars(job_id=job_id)
         try:
@@ -168,7 +155,9 @@ class Worker:
 
     async def _claim(self, job_id: str, message: Msg) -> Updated | None:
         """The record, claimed for this worker; None when there is nothing to run."""
-        claim = partial(_claim, worker=self.identity, max_attempts=self._limits.max_attempts)
+        claim = partial(
+            transitions.claim, now=self._clock.now(), worker=self.identity, max_attempts=self._limits.max_attempts
+        )
         try:
             claimed = await self._store.update(job_id, claim)
         except JobNotFoundError:
@@ -215,19 +204,7 @@ class Worker:
 
     async def _complete(self, context: JobContext, result: Any, message: Msg) -> None:
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-
-        def complete(record: JobRecord) -> JobRecord | None:
-            if record.status.is_final:
-                return None  # cancelled during its last step: the cancellation stands
-            record.status = JobStatus.completed
-            record.result = payload
-            record.error = None
-            record.completed_at = utc_now()
-            record.progress.message = "Completed successfully"
-            if record.progress.total is not None:
-                record.progress.processed = record.progress.total
-            return record
-
+        complete = partial(transitions.complete, now=self._clock.now(), result=payload)
         record = (await self._store.update(context.job_id, complete, known=context.latest)).after
         await self._finish(record, message)
         log.info("job completed", status=record.status.value)
@@ -240,7 +217,7 @@ class Worker:
     async def _attempt_failed(self, job_id: str, reason: str, message: Msg) -> None:
         """Retry after the backoff, or fail the job when this was its last attempt."""
         limits = self._limits
-        change = partial(_fail_attempt, reason=reason, limits=limits)
+        change = partial(transitions.fail_attempt, now=self._clock.now(), reason=reason, limits=limits)
         updated = await self._store.update(job_id, change)
         record = updated.after
         if record.status is JobStatus.failed and not updated.before.status.is_final:
@@ -249,14 +226,15 @@ class Worker:
         if record.status.is_final:  # cancelled meanwhile
             await self._finish(record, message)
             return
-        delay = _backoff(limits, record.failed_attempts)
+        delay = transitions.retry_delay(limits, record.failed_attempts)
         log.warning("job attempt failed; will retry", attempt=record.attempts, delay=delay, error=reason)
         await message.nak(delay=delay)
 
     async def _fail(self, job_id: str, reason: str, message: Msg | None, status: int | None = None) -> None:
         """Fail the job now, whatever its attempts."""
         try:
-            updated = await self._store.update(job_id, lambda record: _failed(record, reason, status))
+            fail = partial(transitions.fail, now=self._clock.now(), reason=reason, status=status)
+            updated = await self._store.update(job_id, fail)
         except JobNotFoundError:
             updated = None
         if updated is not None and updated.after.status is JobStatus.failed and not updated.before.status.is_final:
@@ -269,7 +247,7 @@ class Worker:
         await self._js.publish(
             layout.dead_letter_subject(record.job_type, record.job_id),
             record.model_dump_json().encode(),
-            headers={"Nats-Msg-Id": f"dead-{record.job_id}"},
+            headers={layout.MESSAGE_ID_HEADER: layout.dead_letter_message_id(record.job_id)},
             stream=layout.DEAD_LETTER_STREAM,
         )
         await self._store.release_tickets(record)
@@ -280,16 +258,8 @@ class Worker:
 
     async def _hand_back(self, job_id: str, message: Msg) -> None:
         """The worker is stopping: let another worker resume the job at once, in the same attempt."""
-
-        def requeue(record: JobRecord) -> JobRecord | None:
-            if record.status.is_final:
-                return None
-            record.status = JobStatus.started
-            record.progress.message = "Interrupted by a worker shutdown; waiting for another worker"
-            return record
-
         try:
-            await self._store.update(job_id, requeue)
+            await self._store.update(job_id, transitions.hand_back)
             await message.nak()
         except Exception as err:
             log.warning("could not hand the job back; it is redelivered after ack_wait", error=str(err))
@@ -327,69 +297,6 @@ async def _within(seconds: float, work: Awaitable[Any]) -> Any:
         if deadline.expired():  # ours, not a handler's own network timeout
             raise JobTimeoutError(f"Timed out after {seconds:g}s") from err
         raise
-
-
-STOPPED_RESPONDING = (
-    "The worker stopped responding with no progress since it took the job (it crashed, or sent no heartbeat "
-    "for limits.ack_wait_seconds)"
-)
-
-
-def _processed(record: JobRecord) -> int:
-    return record.progress.processed or 0
-
-
-def _claim(record: JobRecord, *, worker: str, max_attempts: int) -> JobRecord | None:
-    """Take the job for `worker`; a job still `processing` lost its previous worker."""
-    if record.status.is_final:
-        return None
-    if record.status is JobStatus.processing and _processed(record) <= record.processed_at_delivery:
-        record.failed_attempts += 1
-        if record.failed_attempts >= max_attempts:
-            return _failed(record, f"{STOPPED_RESPONDING} (gave up after {record.attempts} attempts)")
-        record.error = STOPPED_RESPONDING
-    record.status = JobStatus.processing
-    record.deliveries += 1
-    record.attempts = record.failed_attempts + 1
-    record.processed_at_delivery = _processed(record)
-    record.worker = worker
-    record.started_at = record.started_at or utc_now()
-    if record.attempts > 1:
-        record.progress.message = f"Processing (attempt {record.attempts})"
-    else:
-        record.progress.message = "Processing" if record.deliveries == 1 else "Processing (resumed)"
-    return record
-
-
-def _fail_attempt(record: JobRecord, *, reason: str, limits: LimitSettings) -> JobRecord | None:
-    if record.status.is_final:
-        return None
-    record.failed_attempts += 1
-    if record.failed_attempts >= limits.max_attempts:
-        return _failed(record, f"{reason} (gave up after {record.attempts} attempts)")
-    delay = _backoff(limits, record.failed_attempts)
-    record.status = JobStatus.started
-    record.error = reason
-    record.progress.message = (
-        f"Attempt {record.attempts} of {limits.max_attempts} failed: {reason}; retrying in {delay:g}s"
-    )
-    return record
-
-
-def _failed(record: JobRecord, reason: str, status: int | None = None) -> JobRecord | None:
-    if record.status.is_final:
-        return None
-    record.status = JobStatus.failed
-    record.error = reason
-    record.error_status = status
-    record.completed_at = utc_now()
-    record.progress.message = f"Failed: {reason}"
-    return record
-
-
-def _backoff(limits: LimitSettings, failed_attempts: int) -> float:
-    backoff = limits.retry_backoff_seconds
-    return backoff[min(failed_attempts - 1, len(backoff) - 1)]
 
 
 def _describe(err: BaseException) -> str:

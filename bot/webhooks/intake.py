@@ -33,7 +33,6 @@ from bot.jetstream import layout
 
 # What a KV key may hold; anything else (or no identifier) is replaced by the body's hash.
 _KEY = re.compile(r"^[-_=a-zA-Z0-9]{1,200}$")
-IDENTIFIER_HEADER = "Augment-Webhook-Identifier"
 CAS_ATTEMPTS = 20
 
 
@@ -65,7 +64,10 @@ class WebhookIntake:
             subject,
             body,
             # Deliveries racing for one entry share its first-seen time, so the stream drops all but one.
-            headers={"Nats-Msg-Id": f"{key}@{first_seen.timestamp():.6f}", IDENTIFIER_HEADER: key},
+            headers={
+                layout.MESSAGE_ID_HEADER: layout.webhook_message_id(key, first_seen.timestamp()),
+                layout.WEBHOOK_IDENTIFIER_HEADER: key,
+            },
             stream=layout.EVENTS_STREAM,
         )
         if not ack.duplicate:

@@ -1,0 +1,112 @@
+"""One loop over a durable pull subscription: the worker's jobs and the event consumers use it.
+
+Rules, all explicit here:
+- at most `concurrency` messages are in hand at a time: a fetch asks only for the free
+  slots, and waits for one to free when there is none;
+- a fetch waits up to `FETCH_WAIT_SECONDS` for messages; a fetch that fails (NATS away)
+  is tried again after `ERROR_BACKOFF_SECONDS`;
+- each message goes to `handle` as its own task; `handle` acks, naks or terms it;
+- `stop` ends fetching at once, even in the middle of a fetch's wait; messages a fetch
+  returned after that are nak'ed, so the server redelivers them at once to another
+  consumer, and the subscription is dropped so the server sends nothing more to it (a
+  message that reached a fetch in the instant it was cancelled is redelivered after
+  `ack_wait`, as a crashed consumer's would be);
+  running handlers then get `drain_seconds` to finish and are cancelled past it (each
+  handler decides what a cancel means: a job is handed back, an event is left unacked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import structlog
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+
+log = structlog.get_logger(__name__)
+
+FETCH_WAIT_SECONDS = 0.5
+ERROR_BACKOFF_SECONDS = 0.5
+
+Handle = Callable[[Msg], Awaitable[None]]
+T = TypeVar("T")
+
+
+class PullLoop:
+    def __init__(
+        self, subscription: JetStreamContext.PullSubscription, handle: Handle, *, concurrency: int, name: str
+    ) -> None:
+        self._subscription = subscription
+        self._handle = handle
+        self._concurrency = concurrency
+        self.name = name
+        self._stopping = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self.running: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._loop = asyncio.create_task(self._fetch_until_stopped(), name=self.name)
+
+    async def stop(self, drain_seconds: float) -> None:
+        """Stop fetching now; give running handlers `drain_seconds` to finish, then cancel them."""
+        self._stopping.set()
+        if self._loop is not None:
+            await self._loop
+        with contextlib.suppress(NatsError):  # the connection is gone: so is the subscription
+            await self._subscription.unsubscribe()
+        if self.running:
+            _, unfinished = await asyncio.wait(set(self.running), timeout=drain_seconds)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+
+    async def _fetch_until_stopped(self) -> None:
+        while not self._stopping.is_set():
+            free = self._concurrency - len(self.running)
+            if free <= 0:
+                await self._unless_stopped(asyncio.wait(set(self.running), return_when=asyncio.FIRST_COMPLETED))
+                continue
+            messages = await self._fetch(free)
+            if self._stopping.is_set():
+                await _hand_back(messages)
+                return
+            for message in messages:
+                task = asyncio.create_task(self._handle(message))
+                self.running.add(task)
+                task.add_done_callback(self.running.discard)
+
+    async def _fetch(self, batch: int) -> list[Msg]:
+        try:
+            messages = await self._unless_stopped(self._subscription.fetch(batch=batch, timeout=FETCH_WAIT_SECONDS))
+        except (NatsTimeoutError, TimeoutError):  # nothing queued right now
+            return []
+        except Exception as err:
+            log.warning("fetch failed; retrying", loop=self.name, error=str(err) or type(err).__name__)
+            await self._unless_stopped(asyncio.sleep(ERROR_BACKOFF_SECONDS))
+            return []
+        return messages or []
+
+    async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
+        """`work`'s result, or None when stop was requested first (`work` is then cancelled)."""
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
+            await asyncio.wait({task, stopped})
+        return None if task.cancelled() else task.result()
+
+
+async def _hand_back(messages: list[Msg]) -> None:
+    """Messages fetched as the loop stopped: not handed to a handler, so redelivered at once."""
+    for message in messages:
+        with contextlib.suppress(NatsError):  # unacked all the same: redelivered after ack_wait
+            await message.nak()
