@@ -23,9 +23,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import describe, rss_mib  # noqa: E402
-from sandbox import Sandbox  # noqa: E402
-from tests.fixtures.service import free_port, wait_until_up  # noqa: E402
+from bench.machine import describe, rss_mib
+from sandbox import Sandbox
+from tests.fixtures.service import free_port, wait_until_up
 
 DEADLINE_SECONDS = 1800
 LABEL = "bench"

@@ -22,9 +22,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import describe, rss_mib  # noqa: E402
-from bot.jetstream.embedded import EmbeddedNats  # noqa: E402
-from tests.fixtures.service import free_port, wait_until_up  # noqa: E402
+from bench.machine import describe, rss_mib
+from bot.jetstream.embedded import EmbeddedNats
+from tests.fixtures.service import free_port, wait_until_up
 
 DEADLINE_SECONDS = 600
 

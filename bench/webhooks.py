@@ -30,13 +30,13 @@ import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import describe  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.jetstream import layout  # noqa: E402
-from bot.jetstream.embedded import EmbeddedNats  # noqa: E402
-from bot.runtime import subscribe_to_sandbox  # noqa: E402
-from sandbox import Sandbox  # noqa: E402
-from tests.fixtures.service import free_port, wait_until_up  # noqa: E402
+from bench.machine import describe
+from bot.config import Settings
+from bot.jetstream import layout
+from bot.jetstream.embedded import EmbeddedNats
+from bot.runtime import subscribe_to_sandbox
+from sandbox import Sandbox
+from tests.fixtures.service import free_port, wait_until_up
 
 SECRET = "bench-secret"
 DEADLINE_SECONDS = 120

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from bot import plugins
 from bot.clock import Clock
@@ -17,7 +18,7 @@ from bot.config import Settings
 from bot.health import HealthChecker
 from bot.http.auth import BasicAuthenticator
 from bot.http.middleware import AUTHENTICATOR, access_log, authentication, errors
-from bot.http.routes import BODY_CHECKS, NATS_READY, Endpoint, FieldInvalidError, add_endpoints
+from bot.http.routes import BODY_CHECKS, NATS_READY, Endpoint, FieldInvalidError, ModelCheck, add_endpoints
 from bot.jobs.service import JobService
 from bot.jobs.sweeper import Sweeper
 from bot.jobs.watch import JobWatch
@@ -52,7 +53,9 @@ def create_app(
         else None
     )
     app[ENDPOINTS] = plugins.endpoints()
-    app[BODY_CHECKS] = [(LlmChoice, _choose_model)]
+    # Typed apart: mypy cannot infer an AppKey's value type from a list literal.
+    body_checks: list[tuple[type[BaseModel], ModelCheck]] = [(LlmChoice, _choose_model)]
+    app[BODY_CHECKS] = body_checks
     live = _Live()
     app[NATS_READY] = live.nats_ready
     add_endpoints(app, app[ENDPOINTS])
@@ -71,8 +74,9 @@ class _Live:
         return self.runtime is not None and self.runtime.nc.is_connected
 
 
-def _choose_model(request: web.Request, body: LlmChoice) -> None:
+def _choose_model(request: web.Request, body: BaseModel) -> None:
     """Resolve the provider/model pair of any request that carries one (GET /models)."""
+    assert isinstance(body, LlmChoice), "BODY_CHECKS calls it for LlmChoice bodies only"
     try:
         choice = services(request).runtime.catalogue.choose(body.llm_provider, body.llm_model)
     except ModelChoiceError as err:
@@ -81,7 +85,7 @@ def _choose_model(request: web.Request, body: LlmChoice) -> None:
     body.llm_provider, body.llm_model = choice.provider, choice.model
 
 
-def _lifecycle(  # noqa: ANN202 - aiohttp's cleanup context shape
+def _lifecycle(
     configured: Settings,
     catalogue: Catalogue,
     live: _Live,

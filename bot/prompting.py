@@ -8,6 +8,7 @@ looked up in `prompts.projects.PAY`, then `prompts.directory`, then the built-in
 from __future__ import annotations
 
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 
@@ -16,7 +17,7 @@ from bot.llm.types import Prompt
 
 
 class PromptError(Exception):
-    pass
+    """A template that cannot be used: a configuration error; the message names its file."""
 
 
 class PromptTemplates:
@@ -30,14 +31,18 @@ class PromptTemplates:
         )
 
     def _render(self, filename: str, project: str, values: dict[str, str]) -> str:
-        text = self._read(filename, project)
+        source = self._source(filename, project)
         try:
-            return Template(text).substitute(values).strip()
-        except (KeyError, ValueError) as err:
-            raise PromptError(f"prompt template {filename}: unknown or malformed placeholder {err}") from None
+            return Template(source.read_text(encoding="utf-8")).substitute(values).strip()
+        except KeyError as err:
+            raise PromptError(f"prompt template {source}: unknown placeholder ${err.args[0]}") from None
+        except ValueError as err:
+            raise PromptError(f"prompt template {source}: malformed placeholder ({err})") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise PromptError(f"prompt template {source} cannot be read: {err}") from None
 
-    def _read(self, filename: str, project: str) -> str:
+    def _source(self, filename: str, project: str) -> Traversable:
         for directory in (self._settings.projects.get(project), self._settings.directory):
             if directory is not None and (Path(directory) / filename).is_file():
-                return (Path(directory) / filename).read_text(encoding="utf-8")
-        return resources.files("bot.prompts").joinpath(filename).read_text(encoding="utf-8")
+                return Path(directory) / filename
+        return resources.files("bot.prompts").joinpath(filename)

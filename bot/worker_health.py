@@ -57,8 +57,8 @@ class WorkerHealthServer:
 async def _report(request: web.Request) -> HealthResponse:
     runtime = request.app[RUNTIME]
     nats = await bounded(lambda: nats_health(runtime.nc, runtime.js))
-    status = "healthy" if nats in HEALTHY_VALUES else "degraded"
-    return HealthResponse(status=status, timestamp=utc_now(), services={"nats": nats})
+    healthy = nats in HEALTHY_VALUES
+    return HealthResponse(status="healthy" if healthy else "degraded", timestamp=utc_now(), services={"nats": nats})
 
 
 async def _health(request: web.Request) -> web.Response:

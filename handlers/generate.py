@@ -25,6 +25,7 @@ BUSY = ("The ticket is held by another active job; see X-Active-Job-Id", None)
         202: QUEUED,
         404: ("No such ticket in Jira", None),
         409: BUSY,
+        500: ("A configuration error: a broken prompt template, a missing API key", None),
         502: ("Jira or the LLM failed after retries; the detail says which and why", None),
     },
     summary="Generate the description of one ticket",

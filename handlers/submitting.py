@@ -1,7 +1,8 @@
 """Submitting a job from a request and answering as the API guide says.
 
-Sync calls wait up to `limits.sync_timeout_seconds`: the result (200), a failure (502,
-saying which service failed), or 202 with the status URL when the job runs longer.
+Sync calls wait up to `limits.sync_timeout_seconds`: the result (200), a failure (the
+status `bot.jobs.errors.HTTP_STATUS` gives its error, with the reason), or 202 with the
+status URL when the job runs longer.
 Async calls (and calls without a `result` shape) answer 202 at once. A ticket held by
 another job answers 409.
 """
@@ -14,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from bot.http.routes import ApiError, json_response
+from bot.jobs.errors import http_status
 from bot.jobs.store import TicketBusyError
 from bot.services import services
 from schemas.jobs import JobAccepted, JobRecord, JobStatus, JobType, job_status_url
@@ -49,7 +51,8 @@ async def submit(
     if record.status is JobStatus.completed and result is not None:
         return json_response(result(record))
     if record.status is JobStatus.failed:
-        status = record.error_status if record.error_status and record.error_status >= 400 else 502
+        # A job that gave up after its attempts recorded no status: it answers what any error does.
+        status = record.error_status if record.error_status and record.error_status >= 400 else http_status(Exception)
         raise ApiError(status, record.error or "The job failed", {"X-Job-Id": record.job_id})
     if record.status is JobStatus.cancelled:
         raise ApiError(409, f"Job {record.job_id} was cancelled", {"X-Job-Id": record.job_id})

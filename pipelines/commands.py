@@ -9,13 +9,15 @@ it is already applied.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from bot.commands.context import CommandContext
 from bot.commands.parsing import job_argument
 from bot.jira.applier import ALREADY_APPLIED, CONFLICT, Applier
 from bot.jira.client import JiraError
 from bot.jira.comments import SIGNED
-from bot.jobs.context import JobContext, PermanentJobError
+from bot.jobs.context import JobContext
+from bot.jobs.errors import NotFoundJobError, jira_failure
 from bot.jobs.pipeline import Pipeline
 from bot.jobs.queue import JobAlreadyFinishedError
 from bot.jobs.store import JobNotFoundError
@@ -96,7 +98,7 @@ async def apply_plan(job: JobContext) -> ApplyResult:
     try:
         claimed = await job.runtime.store.update(request.job_id, lambda source: _claim(source, job.job_id))
     except JobNotFoundError:
-        raise PermanentJobError(f"Job {request.job_id} no longer exists", status=404) from None
+        raise NotFoundJobError(f"Job {request.job_id} no longer exists", ticket_key=request.ticket_key) from None
     source = claimed.after
     applied_by = source.section(PreviewClaim).applied_by
     if applied_by != job.job_id:
@@ -114,8 +116,9 @@ async def apply_plan(job: JobContext) -> ApplyResult:
     try:
         applied = await Applier(job.runtime.jira).apply(source.plan or [], job.record.applied, record)
     except JiraError as err:
-        raise PermanentJobError(str(err)) from None
+        raise jira_failure(err, ticket_key=request.ticket_key) from None
     statuses = {entry.outcome.get("status") for entry in applied}
+    outcome: Literal["applied", "already_applied", "conflict"]
     if CONFLICT in statuses:
         outcome = "conflict"
         message = f"{request.ticket_key} changed in Jira since the preview; it was not overwritten."

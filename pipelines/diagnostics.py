@@ -1,10 +1,11 @@
-"""The `ping` job: report progress step by step, optionally failing the first attempts."""
+"""The `ping` job: report progress step by step, optionally failing the first attempts (a transient error)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from bot.jobs.context import JobContext
+from bot.jobs.errors import TransientJobError
 from bot.jobs.pipeline import Pipeline
 from schemas.diagnostics import PingRequest, PingResult
 from schemas.jobs import JobType
@@ -15,8 +16,9 @@ pipeline = Pipeline("diagnostics")
 async def run_ping(job: JobContext) -> PingResult:
     request = PingRequest.model_validate(job.request)
     if job.attempt <= request.fail_attempts:
-        raise RuntimeError(
-            f"ping failed on purpose (attempt {job.attempt} of the {request.fail_attempts} asked to fail)"
+        raise TransientJobError(
+            f"ping failed on purpose (attempt {job.attempt} of the {request.fail_attempts} asked to fail)",
+            ticket_key=request.ticket_key,
         )
     for step in range(1, request.steps + 1):
         if request.step_seconds:

@@ -6,6 +6,10 @@ applied is recorded as it happens, so a redelivered job resumes: it neither asks
 again for a ticket it already has nor writes twice. A batch's ticket counts
 (`BatchCounts`) are its own section of the job record, shown at the record's top level.
 A trigger rule's `job_type: single` action becomes a request here (`describe_for_rule`).
+Failures are `bot.jobs.errors` job errors naming the ticket: an unknown ticket, a JQL Jira
+rejects, output still invalid after the re-asks or a broken prompt template fail the job at
+once; Jira or an LLM that kept failing (429, 5xx, no answer) fails the attempt, retried. In a
+batch a ticket's error is that ticket's outcome, except a configuration error (`Batch`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from functools import partial
 
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
@@ -22,14 +27,15 @@ from bot.config import TriggerAction
 from bot.formatting.jira_wiki import markdown_to_wiki
 from bot.jetstream import layout
 from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, fingerprint
-from bot.jira.client import JiraError, JiraNotFoundError, JiraQueryError
+from bot.jira.client import JiraError, JiraNotFoundError
 from bot.jira.context import TicketContextReader
-from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
+from bot.jobs.context import JobCancelledError, JobContext
+from bot.jobs.errors import JIRA, ConfigurationJobError, JobError, NotFoundJobError, jira_failure, llm_failure
 from bot.jobs.pipeline import Pipeline
 from bot.jobs.store import TicketBusyError
 from bot.llm.catalogue import Catalogue, ModelChoice
 from bot.llm.types import LlmError, LlmOutputError, Usage
-from bot.prompting import PromptTemplates
+from bot.prompting import PromptError, PromptTemplates
 from bot.replies import job_ref, plan_summary
 from schemas.generation import (
     BatchCounts,
@@ -56,7 +62,10 @@ async def describe_single(job: JobContext) -> TicketDescription:
         await job.update(lambda record: _keep_single_draft(record, work))
     if request.update_jira:
         await job.progress(f"Writing the description of {request.ticket_key}")
-        work.applied = await Applier(job.runtime.jira).apply(work.plan, work.applied, _record_applied(job))
+        try:
+            work.applied = await Applier(job.runtime.jira).apply(work.plan, work.applied, _record_applied(job))
+        except JiraError as err:
+            raise jira_failure(err, ticket_key=request.ticket_key) from None
     return _final(work)
 
 
@@ -65,10 +74,8 @@ async def describe_batch(job: JobContext) -> list[dict]:
     if not job.record.ticket_keys:  # a redelivered batch keeps the tickets it found first
         try:
             keys = await job.runtime.jira.search_keys(request.jql, request.max_results)
-        except JiraQueryError as err:
-            raise PermanentJobError(f"Jira rejected the JQL: {err}", status=422) from None
         except JiraError as err:
-            raise PermanentJobError(str(err)) from None
+            raise jira_failure(err) from None
         await job.update(lambda record: _start_batch(record, keys))
     batch = Batch(job, request)
     try:
@@ -88,7 +95,9 @@ class Batch:
     Each ticket's outcome is kept in the results bucket next to its work, and the job
     record only counts: a record rewritten with every outcome so far would grow with the
     batch and make each of its updates slower. Cancellation is checked before each
-    ticket: tickets under way finish, no new one starts.
+    ticket: tickets under way finish, no new one starts. A ticket's `JobError` is its
+    outcome, except a configuration error, which every ticket would meet: it stops the
+    batch the same way and fails it.
     """
 
     def __init__(self, job: JobContext, request: GenerateBatchRequest) -> None:
@@ -98,6 +107,7 @@ class Batch:
         self._describer = Describer(job, _choice(request))
         self._todo: Iterator[str] = iter(())
         self._cancelled = False
+        self._broken: ConfigurationJobError | None = None
 
     async def run(self) -> None:
         done = (
@@ -108,6 +118,8 @@ class Batch:
         self._todo = iter([key for key in self._job.record.ticket_keys if key not in done])
         workers = self._job.runtime.settings.generation.batch_concurrency
         await asyncio.gather(*(self._work() for _ in range(workers)))
+        if self._broken is not None:
+            raise self._broken
         if self._cancelled:
             raise JobCancelledError(self._job.job_id)
 
@@ -121,7 +133,7 @@ class Batch:
 
     async def _work(self) -> None:
         for key in self._todo:
-            if self._cancelled:
+            if self._cancelled or self._broken is not None:
                 return
             try:
                 await self._job.check_cancelled()
@@ -129,9 +141,12 @@ class Batch:
                 await self._results.put(
                     layout.ticket_outcome_key(self._job.job_id, key), outcome.model_dump_json().encode()
                 )
-                await self._job.update(lambda record, outcome=outcome, usage=usage: _count(record, outcome, usage))
+                await self._job.update(partial(_count, outcome=outcome, usage=usage))
             except JobCancelledError:
                 self._cancelled = True
+                return
+            except ConfigurationJobError as err:
+                self._broken = err
                 return
 
     async def _ticket(self, key: str) -> tuple[BatchTicketOutcome, TokenUsage]:
@@ -143,7 +158,9 @@ class Batch:
             return BatchTicketOutcome(ticket_key=key, success=False, skipped=True, error=str(busy)), TokenUsage()
         try:
             work, usage = await self._work_on(key)
-        except PermanentJobError as err:
+        except ConfigurationJobError:
+            raise
+        except JobError as err:
             return BatchTicketOutcome(ticket_key=key, success=False, error=str(err)), TokenUsage()
         finally:
             await store.release_ticket(key, self._job.job_id)
@@ -171,7 +188,7 @@ class Batch:
             try:
                 await Applier(self._job.runtime.jira).apply(work.plan, list(work.applied), record)
             except JiraError as err:
-                raise PermanentJobError(str(err)) from None
+                raise jira_failure(err, ticket_key=key) from None
         return work, usage
 
 
@@ -190,19 +207,23 @@ class Describer:
         try:
             context = await self._context.read(ticket_key)
         except JiraNotFoundError:
-            raise PermanentJobError(f"Ticket {ticket_key} not found in Jira", status=404) from None
+            reason = f"Ticket {ticket_key} not found in Jira"
+            raise NotFoundJobError(reason, ticket_key=ticket_key, provider=JIRA) from None
         except JiraError as err:
-            raise PermanentJobError(str(err), status=502) from None
+            raise jira_failure(err, ticket_key=ticket_key) from None
         ticket = context.ticket
-        prompt = self._templates.render("describe", ticket.project, context.prompt_values())
+        try:
+            prompt = self._templates.render("describe", ticket.project, context.prompt_values())
+        except PromptError as err:
+            raise ConfigurationJobError(str(err), ticket_key=ticket_key) from None
         try:
             answer = await self._job.runtime.llm.structured(self._choice, prompt, GeneratedDescription)
         except LlmOutputError as err:
             spent = err.usage  # paid for even though unusable
             await self._job.update(lambda record: _charge(record, spent))
-            raise PermanentJobError(f"LLM {err}", status=502) from None
+            raise llm_failure(err, ticket_key=ticket_key) from None
         except LlmError as err:
-            raise PermanentJobError(f"LLM {err}", status=502) from None
+            raise llm_failure(err, ticket_key=ticket_key) from None
         assert isinstance(answer.value, GeneratedDescription)
         markdown = answer.value.markdown()
         draft = TicketDescription(
@@ -255,7 +276,7 @@ def _keep_single_draft(record: JobRecord, work: TicketWork) -> None:
     record.usage = record.usage.plus(usage)
 
 
-def _record_applied(job: JobContext):  # noqa: ANN202 - the applier's Record
+def _record_applied(job: JobContext):
     async def record(entry: AppliedOperation) -> None:
         await job.update(lambda current: current.applied.append(entry))
 

@@ -8,7 +8,16 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
 from bot.config import Settings
-from tests.fixtures.service import finished, wait_for_job
+from bot.jetstream import layout
+from bot.services import SERVICES
+from tests.fixtures.service import consumer_idle, eventually, finished, wait_for_job
+
+
+async def worker_idle(client: TestClient) -> None:
+    """Wait until the diagnostics worker has acknowledged every job message it was given."""
+    js = client.app[SERVICES].runtime.js
+    consumer = layout.consumer_name("diagnostics")
+    await eventually(lambda: consumer_idle(js, layout.JOBS_STREAM, consumer), "the worker acknowledged every job")
 
 
 async def test_a_queued_job_never_starts(aiohttp_client, settings: Settings) -> None:
@@ -19,11 +28,14 @@ async def test_a_queued_job_never_starts(aiohttp_client, settings: Settings) -> 
     cancelled = await api_only.delete(f"/jobs/{job_id}")
     assert cancelled.status == 200
     assert await cancelled.json() == {"message": f"Job {job_id} cancelled successfully", "status": "cancelled"}
-    assert (await api_only.post("/diagnostics/ping", json={"ticket_key": "DEMO-3", "async_mode": True})).status == 202
+    after = await api_only.post("/diagnostics/ping", json={"ticket_key": "DEMO-3", "async_mode": True})
+    assert after.status == 202
 
-    # Now a worker comes up: the cancelled job must not run.
+    # Now a worker comes up: the cancelled job must not run. Once the job queued after it has
+    # finished and the worker has acknowledged every message, nothing is left to start it.
     with_worker = await aiohttp_client(create_app(settings))
-    await asyncio.sleep(1.0)
+    await wait_for_job(with_worker, (await after.json())["job_id"], finished)
+    await worker_idle(with_worker)
     job = await (await with_worker.get(f"/jobs/{job_id}")).json()
     assert job["status"] == "cancelled"
     assert job["started_at"] is None
@@ -39,13 +51,14 @@ async def test_a_running_job_stops_at_its_next_step(client: TestClient) -> None:
     await wait_for_job(client, job_id, lambda job: (job["progress"]["processed"] or 0) >= 3)
 
     assert (await client.delete(f"/jobs/{job_id}")).status == 200
-    await asyncio.sleep(0.5)
+    await worker_idle(client)  # the worker saw the cancellation and let the job go
     job = await wait_for_job(client, job_id, finished)
     assert job["status"] == "cancelled"
     assert job["result"] is None
     stopped_at = job["progress"]["processed"]
     assert stopped_at < 100
-    await asyncio.sleep(0.3)
+    # Checks that nothing happens: four of the job's 50 ms steps would have shown by now.
+    await asyncio.sleep(0.2)
     assert (await (await client.get(f"/jobs/{job_id}")).json())["progress"]["processed"] == stopped_at
     # Its ticket is free once the worker has stopped it.
     assert (await client.post("/diagnostics/ping", json={"ticket_key": "DEMO-4"})).status == 200

@@ -6,9 +6,7 @@ import asyncio
 import re
 from datetime import timedelta
 
-from bot.jetstream import layout
 from bot.jira.comments import SIGNED
-from bot.services import SERVICES
 from tests.fixtures.clock import ManualClock
 from tests.fixtures.service import SandboxedService, finished, start_sandboxed, wait_for_job
 
@@ -142,19 +140,6 @@ async def register_copies(service: SandboxedService, copies: int) -> None:
         await service.jira("POST", "/rest/webhooks/1.0/webhook", json=copy)
 
 
-async def events_handled(service: SandboxedService, timeout: float = 30.0) -> None:
-    """Wait until the sandbox sent every webhook and the triggers pipeline handled every event."""
-    assert await service.sandbox.wait_for_webhooks(timeout=timeout)
-    js = service.client.app[SERVICES].runtime.js
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        info = await js.consumer_info(layout.EVENTS_STREAM, layout.event_consumer_name("triggers"))
-        if info.num_pending == 0 and info.num_ack_pending == 0:
-            return
-        assert asyncio.get_running_loop().time() < deadline, f"events still pending: {info}"
-        await asyncio.sleep(0.1)
-
-
 def signed_by_bot(bodies: list[str], marker: str) -> list[str]:
     return [body for body in bodies if f"{SIGNED}{marker}" in body]
 
@@ -170,7 +155,7 @@ async def test_a_comment_delivered_by_five_webhooks_runs_its_commands_once(aioht
     await service.wait_for_comment("DEMO-3", "Augment commands")
     for job in await service.jobs():
         await wait_for_job(service.client, job["job_id"], finished)
-    await events_handled(service)
+    await service.events_handled()
 
     assert len(await service.jira("GET", "/rest/webhooks/1.0/webhook")) == 5  # every comment came 5 times
     bodies = await service.comments("DEMO-3")
@@ -185,10 +170,10 @@ async def test_a_comment_storm_runs_a_few_commands_and_asks_once_to_slow_down(ai
     service = await start_sandboxed(aiohttp_client, nats_url, commands={"users": ["*"], "projects": ["*"]})
     await service.subscribe()
     await asyncio.gather(*(service.comment("DEMO-4", "/augment describe") for _ in range(50)))
-    await events_handled(service, timeout=60)
+    await service.events_handled(timeout=60)
     for job in await service.jobs():
         await wait_for_job(service.client, job["job_id"], finished)
-    await events_handled(service)
+    await service.events_handled()
 
     bodies = await service.comments("DEMO-4")
     slow_downs = [body for body in bodies if "Slow down a little, please" in body]
@@ -205,7 +190,7 @@ async def test_one_person_is_limited_across_tickets(aiohttp_client, nats_url: st
     await service.subscribe()
     for key in ("DEMO-2", "DEMO-4", "DEMO-6"):
         await service.comment(key, "/augment status")
-        await events_handled(service)
+        await service.events_handled()
     answered = [bool(signed_by_bot(await service.comments(key), "ack ")) for key in ("DEMO-2", "DEMO-4", "DEMO-6")]
     assert answered == [True, True, False]
     assert sum("Slow down a little, please" in body for body in await service.comments("DEMO-6")) == 1

@@ -12,9 +12,15 @@ import pytest
 from bot.app import create_app
 from bot.formatting.jira_wiki import markdown_to_wiki
 from tests.fixtures.nats import make_settings
-from tests.fixtures.service import SANDBOXED, SandboxedService, finished, start_sandboxed, wait_for_job
+from tests.fixtures.service import SANDBOXED, SandboxedService, eventually, finished, start_sandboxed, wait_for_job
 
 PROVIDERS = ["openai", "claude", "gemini", "kimi"]
+
+
+def issue_reads(requests: dict) -> int:
+    return sum(
+        count for route, count in requests["by_route"].items() if route.startswith("GET ") and "/issue/" in route
+    )
 
 
 def issue_writes(requests: dict) -> int:
@@ -97,11 +103,17 @@ async def test_project_prompts_replace_the_built_in_ones_and_get_the_epics_prd(
 
 async def test_a_ticket_changed_meanwhile_is_not_overwritten(sandboxed: SandboxedService) -> None:
     await sandboxed.llm_faults(latency_ms=800)
+    reads_before = issue_reads(await sandboxed.jira_requests())
     response = await sandboxed.client.post(
         "/generate/single", json={"ticket_key": "DEMO-6", "update_jira": True, "async_mode": True}
     )
     job_id = (await response.json())["job_id"]
-    await wait_for_job(sandboxed.client, job_id, lambda job: job["status"] == "processing")
+
+    # The person edits once the job has read the ticket, while it waits for the LLM.
+    async def ticket_read() -> bool:
+        return issue_reads(await sandboxed.jira_requests()) > reads_before
+
+    await eventually(ticket_read, "the job read DEMO-6")
     await sandboxed.jira("PUT", "/rest/api/2/issue/DEMO-6", json={"fields": {"description": "Written by a person"}})
 
     job = await wait_for_job(sandboxed.client, job_id, finished)

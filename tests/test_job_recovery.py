@@ -31,6 +31,7 @@ from tests.fixtures.service import (
     SANDBOXED,
     AugmentProcess,
     SandboxedService,
+    eventually,
     finished,
     service_environment,
     wait_for_job,
@@ -240,11 +241,11 @@ async def is_locked(settings: Settings, ticket_key: str) -> bool:
     return True
 
 
-async def wait_until_unlocked(settings: Settings, ticket_key: str, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while await is_locked(settings, ticket_key):
-        assert asyncio.get_running_loop().time() < deadline, f"{ticket_key} is still locked"
-        await asyncio.sleep(0.1)
+async def wait_until_unlocked(settings: Settings, ticket_key: str) -> None:
+    async def unlocked() -> bool:
+        return not await is_locked(settings, ticket_key)
+
+    await eventually(unlocked, f"{ticket_key} is no longer locked")
 
 
 async def test_a_job_recorded_but_never_queued_is_queued_again_and_its_lock_released(
@@ -281,10 +282,10 @@ async def test_a_job_queued_but_never_recorded_is_run(aiohttp_client, settings: 
     await wait_until_unlocked(settings, "DEMO-34")
 
 
-async def wait_for_job_to_appear(client: TestClient, job_id: str, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (response := await client.get(f"/jobs/{job_id}")).status == 404:
-        assert asyncio.get_running_loop().time() < deadline, f"job {job_id} was never recorded"
-        await asyncio.sleep(0.05)
-    assert response.status == 200
-    return await response.json()
+async def wait_for_job_to_appear(client: TestClient, job_id: str) -> None:
+    async def recorded() -> bool:
+        response = await client.get(f"/jobs/{job_id}")
+        assert response.status in (200, 404), await response.text()
+        return response.status == 200
+
+    await eventually(recorded, f"job {job_id} is recorded")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from bot.config import DEFAULT_MODELS, load_settings
 from bot.llm.catalogue import ModelChoice
 from bot.llm.client import Llm
-from bot.llm.types import LlmError, LlmOutputError, Prompt
+from bot.llm.types import LlmConfigError, LlmError, LlmOutputError, Prompt
 from sandbox import Sandbox
 
 BANNER = "[Augment LLM sandbox — not AI]"
@@ -309,7 +309,7 @@ async def test_missing_key_fails_without_calling(case: Case, make_llm: MakeLlm, 
     llm = make_llm(without_key=case.section)
     with pytest.raises(LlmError) as raised:
         await llm.structured(case.choice, PROMPT, TicketPlan)
-    assert not raised.value.retryable
+    assert not raised.value.retryable and isinstance(raised.value, LlmConfigError)
     assert (
         str(raised.value) == f"{case.choice.provider} ({case.choice.model}): {case.section.upper()}_API_KEY is not set"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -10,13 +9,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
 from bot.config import Settings
 from bot.runtime import subscribe_to_sandbox
 from sandbox import Sandbox
 from tests.fixtures.nats import NatsServer, make_settings
-from tests.fixtures.service import finished, free_port, service_environment, wait_for_job, wait_until_up
+from tests.fixtures.service import eventually, finished, free_port, service_environment, wait_for_job, wait_until_up
 
 
 async def test_a_restarted_service_keeps_its_jobs_and_runs_what_was_queued(aiohttp_client, settings: Settings) -> None:
@@ -65,6 +65,15 @@ async def test_the_embedded_nats_keeps_jobs_across_a_restart_and_stops_with_the_
         assert second.terminate() == 0
 
 
+async def nats_reported(client: TestClient, state: str) -> bool:
+    """Whether /health reports NATS as `state` (`connected`, `disconnected: ...`)."""
+    return (await (await client.get("/health")).json())["services"]["nats"].startswith(state)
+
+
+async def answers_jobs(client: TestClient) -> bool:
+    return (await client.get("/jobs")).status == 200
+
+
 async def test_nats_going_away_answers_503_and_service_recovers(aiohttp_client, tmp_path: Path) -> None:
     server = NatsServer(tmp_path / "own-nats")
     server.start()
@@ -73,7 +82,7 @@ async def test_nats_going_away_answers_503_and_service_recovers(aiohttp_client, 
         assert (await client.post("/diagnostics/ping", json={})).status == 200
 
         server.stop()
-        await asyncio.sleep(0.2)
+        await eventually(lambda: nats_reported(client, "disconnected"), "the service noticed NATS was gone")
         down = await client.post("/diagnostics/ping", json={})
         assert down.status == 503
         assert await down.json() == {"detail": "NATS is unreachable; try again shortly"}
@@ -86,10 +95,7 @@ async def test_nats_going_away_answers_503_and_service_recovers(aiohttp_client, 
         assert health["services"]["nats"].startswith("disconnected")
 
         server.start(port=int(server.url.rsplit(":", 1)[1]))
-        for _ in range(100):
-            if (await client.get("/jobs")).status == 200:
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: answers_jobs(client), "the service reconnected to NATS")
         assert (await client.post("/diagnostics/ping", json={"ticket_key": "DEMO-22"})).status == 200
     finally:
         server.stop()
@@ -137,10 +143,10 @@ async def test_a_webhook_accepted_before_a_crash_is_processed_after_it(
 
         augment_processes("worker", env)
         comments = f"{sandbox.jira_url}/rest/api/2/issue/{key}/comment"
-        for _ in range(300):
+
+        async def previewed() -> bool:
             async with session.get(comments, headers=auth) as response:
                 bodies = [comment["body"] for comment in (await response.json())["comments"]]
-            if any(f"Preview: a description for {key}" in body for body in bodies):
-                break
-            await asyncio.sleep(0.1)
-        assert any(f"Preview: a description for {key}" in body for body in bodies), bodies
+            return any(f"Preview: a description for {key}" in body for body in bodies)
+
+        await eventually(previewed, f"the worker commented a preview on {key}", seconds=30)

@@ -43,8 +43,7 @@ async def create_issue(service: SandboxedService, summary: str, **fields: Any) -
 async def settle(service: SandboxedService) -> list[dict[str, Any]]:
     """Every job, once the sandbox has delivered its webhooks and every job has ended."""
     for _ in range(3):  # a job's own writes cause new webhooks
-        assert await service.sandbox.wait_for_webhooks(timeout=30)
-        await asyncio.sleep(0.5)  # the events consumer picks up what was just published
+        await service.events_handled()
         for job in await service.jobs():
             await wait_for_job(service.client, job["job_id"], finished, timeout=60)
     return await service.jobs()

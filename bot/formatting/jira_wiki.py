@@ -285,7 +285,7 @@ def _pieces(nodes: list[SyntaxTreeNode], translation: dict[int, str], in_link: b
 def _text_pieces(text: str, in_link: bool) -> list[_Piece]:
     if in_link:  # Jira does not auto-link inside a link's label
         return [_Text(text)]
-    pieces: list[_Piece] = []
+    pieces: list[_Text | _Url] = []
     position = 0
     for match in _BARE_URL.finditer(text):
         url = _URL_BAD_END.sub("", match[0])
@@ -376,14 +376,16 @@ def _strip_spaces(pieces: list[_Piece]) -> tuple[list[_Piece], list[_Piece], lis
     body = list(pieces)
     leading: list[_Piece] = []
     trailing: list[_Piece] = []
-    while body and isinstance(body[0], _Text) and body[0].text[:1] in (" ", "\t"):
-        text = body.pop(0).text
+    while body and isinstance(first := body[0], _Text) and first.text[:1] in (" ", "\t"):
+        body.pop(0)
+        text = first.text
         kept = text.lstrip(" \t")
         leading.append(_Text(text[: len(text) - len(kept)]))
         if kept:
             body.insert(0, _Text(kept))
-    while body and isinstance(body[-1], _Text) and body[-1].text[-1:] in (" ", "\t"):
-        text = body.pop().text
+    while body and isinstance(last := body[-1], _Text) and last.text[-1:] in (" ", "\t"):
+        body.pop()
+        text = last.text
         kept = text.rstrip(" \t")
         trailing.insert(0, _Text(text[len(kept) :]))
         if kept:

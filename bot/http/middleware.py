@@ -30,7 +30,7 @@ NATS_DOWN_ERRORS = (
 )
 QUIET_PATHS = frozenset({"/health", "/health/ready"})
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+NextHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # A path is outside input: a log line keeps enough of it to recognise the request.
 LOGGED_PATH_LENGTH = 200
 
@@ -47,7 +47,7 @@ def logged_path(request: web.Request) -> str:
 
 
 @web.middleware
-async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def access_log(request: web.Request, handler: NextHandler) -> web.StreamResponse:
     started = time.perf_counter()
     structlog.contextvars.clear_contextvars()
     response = await handler(request)
@@ -63,7 +63,7 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 @web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def errors(request: web.Request, handler: NextHandler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as err:
@@ -86,7 +86,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 @web.middleware
-async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def authentication(request: web.Request, handler: NextHandler) -> web.StreamResponse:
     authenticator = request.app[AUTHENTICATOR]
     endpoint = endpoint_of(request)
     public = endpoint is not None and endpoint.public

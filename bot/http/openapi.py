@@ -13,6 +13,8 @@ from schemas.errors import ErrorResponse, ValidationErrorResponse
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 PATH_PARAMETER = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+# A model in one mode -> the $ref to its schema.
+Refs = dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]]
 STATUS_TEXT = {
     200: "OK",
     201: "Created",
@@ -55,7 +57,7 @@ def openapi_document(
 
 def _component_schemas(
     endpoints: list[Endpoint],
-) -> tuple[dict[tuple[type[BaseModel], str], dict[str, Any]], dict[str, Any]]:
+) -> tuple[Refs, dict[str, Any]]:
     wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {
         (ErrorResponse, "serialization"): None,
         (ValidationErrorResponse, "serialization"): None,
@@ -67,10 +69,10 @@ def _component_schemas(
             if model is not None:
                 wanted[model, "serialization"] = None
     refs, schema = models_json_schema(list(wanted), ref_template=REF_TEMPLATE)
-    return dict(refs), schema.get("$defs", {})
+    return {key: refs[key] for key in wanted}, schema.get("$defs", {})
 
 
-def _operation(endpoint: Endpoint, refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
+def _operation(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "tags": [endpoint.tag],
         "summary": endpoint.summary,
@@ -114,7 +116,7 @@ def _parameter(name: str, where: str, schema: dict[str, Any], *, required: bool)
     return parameter
 
 
-def _responses(endpoint: Endpoint, refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
+def _responses(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
     answers: dict[int, tuple[str, dict[str, Any]]] = {}
     success_schema = refs[endpoint.response, "serialization"] if endpoint.response else {}
     answers[endpoint.status] = (STATUS_TEXT.get(endpoint.status, "OK"), success_schema)

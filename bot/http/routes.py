@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.http.json_body import BodyRefused, read_json
 
-Handler = Callable[..., Awaitable[Any]]
+EndpointHandler = Callable[..., Awaitable[Any]]
 ModelCheck = Callable[[web.Request, BaseModel], None]
 # Runs on the raw body before anything else (a webhook's signature covers the exact bytes).
 RawCheck = Callable[[web.Request, bytes], None]
@@ -50,7 +50,7 @@ class FieldInvalidError(ApiError):
 class Endpoint:
     method: str
     path: str
-    handler: Handler
+    handler: EndpointHandler
     tag: str
     summary: str
     description: str = ""
@@ -77,23 +77,23 @@ class RouteTable:
         self.tag = tag
         self.endpoints: list[Endpoint] = []
 
-    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+    def get(self, path: str, **options: Any) -> Callable[[EndpointHandler], EndpointHandler]:
         return self._add("GET", path, options)
 
-    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+    def post(self, path: str, **options: Any) -> Callable[[EndpointHandler], EndpointHandler]:
         return self._add("POST", path, options)
 
-    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+    def put(self, path: str, **options: Any) -> Callable[[EndpointHandler], EndpointHandler]:
         return self._add("PUT", path, options)
 
-    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+    def delete(self, path: str, **options: Any) -> Callable[[EndpointHandler], EndpointHandler]:
         return self._add("DELETE", path, options)
 
-    def _add(self, method: str, path: str, options: dict[str, Any]) -> Callable[[Handler], Handler]:
+    def _add(self, method: str, path: str, options: dict[str, Any]) -> Callable[[EndpointHandler], EndpointHandler]:
         errors = options.pop("errors", {})
         responses = {status: (text, None) for status, text in errors.items()} | options.pop("responses", {})
 
-        def register(handler: Handler) -> Handler:
+        def register(handler: EndpointHandler) -> EndpointHandler:
             summary = options.pop("summary", None) or handler.__name__.replace("_", " ").capitalize()
             description = options.pop("description", None) or (handler.__doc__ or "").strip()
             endpoint = Endpoint(method, path, handler, self.tag, summary, description, responses=responses, **options)

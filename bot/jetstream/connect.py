@@ -10,12 +10,12 @@ import structlog
 from nats import errors
 from nats.aio.client import AUTHORIZATION_VIOLATION, PERMISSIONS_ERR, STALE_CONNECTION, Client
 
-from bot.jetstream.credentials import NatsCredentials
+from bot.jetstream.credentials import ConnectOptions, NatsCredentials
 
 log = structlog.get_logger(__name__)
 
-RECONNECT_WAIT_SECONDS = 1.0
-CONNECT_TIMEOUT_SECONDS = 2.0
+RECONNECT_WAIT_SECONDS = 1
+CONNECT_TIMEOUT_SECONDS = 2
 DRAIN_TIMEOUT_SECONDS = 5
 
 
@@ -107,7 +107,7 @@ async def connect(
             error_cb=events.error,
             disconnected_cb=events.disconnected,
             reconnected_cb=events.reconnected,
-            **(credentials.connect_options() if credentials is not None else {}),
+            **(credentials.connect_options() if credentials is not None else ConnectOptions()),
         )
     except Exception as err:
         raise NatsUnavailableError(

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from pydantic import SecretStr
 
 from bot.config import NatsSettings
+
+
+class ConnectOptions(TypedDict, total=False):
+    """The login arguments of `nats.connect`."""
+
+    user: str
+    password: str
+    token: str
+    user_credentials: str  # the path of a .creds file
 
 
 @dataclass(frozen=True)
@@ -25,11 +35,12 @@ class NatsCredentials:
     def from_settings(cls, nats: NatsSettings) -> NatsCredentials:
         return cls(user=nats.user, password=nats.password, token=nats.token, creds_file=nats.creds_file)
 
-    def connect_options(self) -> dict[str, str]:
+    def connect_options(self) -> ConnectOptions:
         """Keyword arguments for `nats.connect`; empty when the server needs no login."""
-        options: dict[str, str] = {}
+        options = ConnectOptions()
         if self.user:
-            options.update(user=self.user, password=self.password.get_secret_value())
+            options["user"] = self.user
+            options["password"] = self.password.get_secret_value()
         if self.token.get_secret_value():
             options["token"] = self.token.get_secret_value()
         if self.creds_file is not None:

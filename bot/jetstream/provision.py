@@ -72,6 +72,7 @@ async def _provision(js: JetStreamContext, settings: Settings) -> Buckets:
 
 
 async def _ensure_stream(js: JetStreamContext, wanted: api.StreamConfig) -> None:
+    assert wanted.name is not None, "every stream of bot.jetstream.layout is named"
     try:
         info = await js.stream_info(wanted.name)
     except NotFoundError:
@@ -131,8 +132,16 @@ async def _reconcile(js: JetStreamContext, current: api.StreamConfig, wanted: ap
 
 def _same(have: object, want: object) -> bool:
     if isinstance(have, float) or isinstance(want, float):
-        return round(float(have or 0)) == round(float(want or 0))
+        return round(_number(have)) == round(_number(want))
     return have == want
+
+
+def _number(value: object) -> float:
+    """A duration in seconds as the server or the settings give it; None is 0."""
+    if value is None:
+        return 0.0
+    assert isinstance(value, int | float), f"not a number: {value!r}"
+    return float(value)
 
 
 def _show(value: object) -> str:

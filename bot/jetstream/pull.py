@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import structlog
 from nats.aio.msg import Msg
@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 FETCH_WAIT_SECONDS = 0.5
 ERROR_BACKOFF_SECONDS = 0.5
 
-Handle = Callable[[Msg], Awaitable[None]]
+Handle = Callable[[Msg], Coroutine[Any, Any, None]]
 T = TypeVar("T")
 
 

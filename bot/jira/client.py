@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -45,6 +46,11 @@ class JiraError(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: no answer, 429 or 5xx (the client's own retries ran out)."""
+        return self.status is None or self.status == 429 or self.status >= 500
 
 
 class JiraNotFoundError(JiraError):
@@ -98,12 +104,7 @@ class JiraClient:
         token: str | None = None
         while len(keys) < limit:
             page_size = min(SEARCH_PAGE_SIZE, limit - len(keys))
-            page = await self._call(
-                "search",
-                lambda jira, token=token, size=page_size: jira.enhanced_search_issues(
-                    jql, nextPageToken=token, maxResults=size, fields=["key"], json_result=True
-                ),
-            )
+            page = await self._call("search", partial(_search_page, jql=jql, token=token, size=page_size))
             keys += [issue["key"] for issue in page.get("issues", [])]
             token = page.get("nextPageToken")
             if page.get("isLast", token is None) or not token:
@@ -178,6 +179,10 @@ class JiraClient:
                     options={"rest_api_version": "2"},
                 )
             return self._jira
+
+
+def _search_page(jira: JIRA, *, jql: str, token: str | None, size: int) -> dict[str, Any]:
+    return jira.enhanced_search_issues(jql, nextPageToken=token, maxResults=size, fields=["key"], json_result=True)
 
 
 def _ticket(issue: dict[str, Any], custom_fields: tuple[str, ...]) -> Ticket:

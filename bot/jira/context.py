@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.context import DocumentError, DocumentReader, cut_to_budget
+from bot.documents import DocumentError, DocumentReader, cut_to_budget
 from bot.jira.client import JiraClient, JiraError, Ticket
 
 NOT_GIVEN = "(none)"

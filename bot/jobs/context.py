@@ -1,4 +1,8 @@
-"""What a job handler sees: its record, its request, and ways to report progress."""
+"""What a job handler sees: its record, its request, and ways to report progress.
+
+A handler that cannot finish raises a `bot.jobs.errors.JobError`, which says whether
+another attempt may help.
+"""
 
 from __future__ import annotations
 
@@ -21,18 +25,6 @@ Edit = Callable[[JobRecord], object]
 
 class JobCancelledError(Exception):
     """The job was cancelled; raised at the handler's next step."""
-
-
-class PermanentJobError(Exception):
-    """Fail the job now: retrying cannot help (a missing ticket, an LLM that failed after its retries).
-
-    `status` is what a synchronous caller gets: 404 for a missing ticket, 422 for a
-    query Jira rejects, 502 when Jira or an LLM failed.
-    """
-
-    def __init__(self, message: str, status: int = 502) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class JobContext:

@@ -16,6 +16,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from bot.clock import Clock
+from bot.jetstream.entries import read
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -34,7 +35,7 @@ class RateLimit:
         for _ in range(CAS_ATTEMPTS):
             now = self._clock.now()
             try:
-                entry = await self._seen.get(key)
+                entry = await read(self._seen, key)
                 times, revision = json.loads(entry.value), entry.revision
             except KeyNotFoundError:
                 times, revision = [], None

@@ -23,12 +23,12 @@ from bot.events import EventHandler
 from bot.jobs.context import JobContext
 from schemas.jobs import JobType
 
-Handler = Callable[[JobContext], Awaitable[Any]]
+JobHandler = Callable[[JobContext], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
 class JobRoute:
-    handler: Handler
+    handler: JobHandler
     timeout_seconds: float | None = None  # None: the configured limits.job_timeout_seconds
     reply: ReplyRenderer | None = None
 
@@ -44,7 +44,7 @@ class Pipeline:
     def on(
         self,
         job_type: JobType,
-        handler: Handler,
+        handler: JobHandler,
         *,
         timeout_seconds: float | None = None,
         reply: ReplyRenderer | None = None,
@@ -58,7 +58,7 @@ class Pipeline:
             raise ValueError(f"pipeline {self.name}: {subject} already has a handler")
         self.events[subject] = handler
 
-    def command(self, name: str, handler: CommandHandler, *, usage: str, help: str) -> None:  # noqa: A002
+    def command(self, name: str, handler: CommandHandler, *, usage: str, help: str) -> None:
         if name in self.commands:
             raise ValueError(f"pipeline {self.name}: command {name} already has a handler")
         self.commands[name] = CommandRoute(handler, usage, help)

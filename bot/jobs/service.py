@@ -17,6 +17,7 @@ from nats.js.errors import InvalidKeyError, KeyNotFoundError
 from pydantic import BaseModel
 
 from bot.jetstream import layout
+from bot.jetstream.entries import read
 from bot.jobs.store import JobNotFoundError
 from bot.jobs.watch import JobWatch
 from schemas.jobs import JobList, JobListQuery, JobRecord, JobSummary, JobType
@@ -101,7 +102,7 @@ class JobService:
         single-ticket one."""
         ticket_key = ticket_key.upper()
         try:
-            entry = await self._results.get(layout.ticket_result_key(job_id, ticket_key))
+            entry = await read(self._results, layout.ticket_result_key(job_id, ticket_key))
             return json.loads(entry.value)
         except (KeyNotFoundError, InvalidKeyError):
             pass

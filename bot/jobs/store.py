@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from bot.clock import Clock
 from bot.jetstream import layout
+from bot.jetstream.entries import read
 from bot.jetstream.provision import Buckets
 from bot.jobs import transitions
 from schemas.jobs import JobRecord, JobStatus
@@ -97,7 +98,7 @@ class JobStore:
 
     async def _get(self, job_id: str) -> Updated | None:
         try:
-            entry = await self._jobs.get(job_id)
+            entry = await read(self._jobs, job_id)
         except (KeyNotFoundError, InvalidKeyError):  # an id that is not even a valid key is unknown
             return None
         record = JobRecord.model_validate_json(entry.value)
@@ -176,7 +177,7 @@ class JobStore:
 
     async def ticket_lock(self, ticket_key: str) -> TicketLock | None:
         try:
-            entry = await self._active.get(ticket_key)
+            entry = await read(self._active, ticket_key)
         except (KeyNotFoundError, InvalidKeyError):
             return None
         data = json.loads(entry.value)

@@ -67,7 +67,7 @@ def complete(record: JobRecord, *, now: datetime, result: Any) -> JobRecord | No
 
 
 def fail(record: JobRecord, *, now: datetime, reason: str, status: int | None = None) -> JobRecord | None:
-    """`status` is what a synchronous caller gets (404, 422, 502); None for a plain 502."""
+    """`status` is what a synchronous caller gets (`bot.jobs.errors.HTTP_STATUS`); None for a plain 502."""
     if record.status.is_final:
         return None
     record.status = JobStatus.failed

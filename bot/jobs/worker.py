@@ -11,7 +11,8 @@ JetStream's delivery count:
   worker died having made progress (`progress.processed` above where it was when that
   worker took the job), resumes the same attempt. So a batch that keeps advancing
   survives any number of restarts and crashes;
-- an attempt fails (`failed_attempts`) when the handler raises, or when its worker
+- a handler's `PermanentJobError` fails the job at once (`bot.jobs.errors`); an attempt
+  fails (`failed_attempts`) when the handler raises anything else, or when its worker
   stopped responding (a crash, or no heartbeat for `ack_wait`) with no progress since
   it took the job; a crash is seen by the delivery that follows it. A failed attempt is
   retried after `retry_backoff_seconds[n]`; at `max_attempts` failed attempts the job is
@@ -48,7 +49,8 @@ from bot.jetstream import layout
 from bot.jetstream.heartbeat import keep_claimed
 from bot.jetstream.pull import PullLoop
 from bot.jobs import transitions
-from bot.jobs.context import JobCancelledError, JobContext, PermanentJobError
+from bot.jobs.context import JobCancelledError, JobContext
+from bot.jobs.errors import JobError, PermanentJobError, http_status
 from bot.jobs.pipeline import JobRoute, Pipeline, registry_of
 from bot.jobs.replies import announce_end
 from bot.jobs.store import JobNotFoundError, Updated, queued_record
@@ -104,8 +106,8 @@ class Worker:
                 layout.max_deliveries_advisory(consumer), queue=DEAD_LETTER_QUEUE_GROUP, cb=self._on_max_deliveries
             )
             self._advisories.append(advisories)
-        for consumer in self._event_consumers:
-            await consumer.start()
+        for events in self._event_consumers:
+            await events.start()
         log.info(
             "worker started",
             worker=self.identity,
@@ -190,10 +192,8 @@ class Worker:
         except asyncio.CancelledError:
             await asyncio.shield(self._hand_back(record.job_id, message))
             raise
-        except PermanentJobError as err:
-            await self._fail(record.job_id, _describe(err), message, status=err.status)
         except Exception as err:
-            await self._attempt_failed(record.job_id, _describe(err), message)
+            await self._failed(record.job_id, err, message)
         else:
             await self._complete(context, result, message)
         finally:
@@ -213,6 +213,15 @@ class Worker:
         await self._store.release_tickets(record)
         await announce_end(self._js, record)
         await message.ack()
+
+    async def _failed(self, job_id: str, err: Exception, message: Msg) -> None:
+        """The handler raised: a permanent error fails the job now, anything else is a failed attempt."""
+        concerns = err.concerns() if isinstance(err, JobError) else {}
+        with structlog.contextvars.bound_contextvars(**concerns):
+            if isinstance(err, PermanentJobError):
+                await self._fail(job_id, _describe(err), message, status=http_status(type(err)))
+            else:
+                await self._attempt_failed(job_id, _describe(err), message)
 
     async def _attempt_failed(self, job_id: str, reason: str, message: Msg) -> None:
         """Retry after the backoff, or fail the job when this was its last attempt."""
@@ -270,6 +279,8 @@ class Worker:
         try:
             stored = await self._js.get_msg(layout.JOBS_STREAM, seq=data["stream_seq"])
         except NotFoundError:
+            return
+        if stored.subject is None:
             return
         job_id = layout.job_id_from_subject(stored.subject)
         structlog.contextvars.bind_contextvars(job_id=job_id)

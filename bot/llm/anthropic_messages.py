@@ -9,7 +9,7 @@ from typing import Any
 import anthropic
 from pydantic import BaseModel
 
-from .types import Reply, Turn, body_message, http_failure, retries_taken
+from bot.llm.types import Reply, Turn, body_message, http_failure, retries_taken
 
 ANSWER_TOOL = "submit_answer"
 # The API requires a ceiling. 8192 is what every Claude model in the catalogue can produce and

@@ -18,8 +18,7 @@ from datetime import date
 
 from bot.clock import Clock, SystemClock
 from bot.config import LlmSettings
-
-from . import lifecycle
+from bot.llm import lifecycle
 
 PROVIDERS = ("openai", "claude", "gemini", "kimi")
 ALIASES = {"anthropic": "claude", "google": "gemini", "moonshot": "kimi"}

@@ -15,9 +15,8 @@ from typing import Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bot.config import Settings
-
-from .catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS, PROVIDERS, ModelChoice
-from .types import Answer, LlmError, LlmOutputError, Prompt, Reply, Turn, Usage
+from bot.llm.catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS, PROVIDERS, ModelChoice
+from bot.llm.types import Answer, LlmConfigError, LlmOutputError, Prompt, Reply, Turn, Usage
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -79,31 +78,31 @@ class Llm:
             return await adapter.send(choice.model, system, turns, output)
 
     def _adapter(self, choice: ModelChoice) -> Adapter:
-        """The provider's adapter, built on first use; LlmError if its key is not configured."""
+        """The provider's adapter, built on first use; LlmConfigError if its key is not configured."""
         if choice.provider in self._adapters:
             return self._adapters[choice.provider]
         if choice.provider not in PROVIDERS:
-            raise LlmError(choice.provider, choice.model, "unknown LLM provider", retryable=False)
+            raise LlmConfigError(choice.provider, choice.model, "unknown LLM provider")
         section = PROVIDER_SETTINGS[choice.provider]
         credentials = getattr(self._settings, section)
         key = credentials.api_key.get_secret_value()
         if not key:
-            raise LlmError(choice.provider, choice.model, f"{section.upper()}_API_KEY is not set", retryable=False)
+            raise LlmConfigError(choice.provider, choice.model, f"{section.upper()}_API_KEY is not set")
         url = credentials.base_url or DEFAULT_BASE_URLS[choice.provider]
         timeout, retries = self._settings.llm.timeout_seconds, self._settings.llm.max_retries
         # Each SDK is imported when its provider is first used: together they hold about 90 MiB
         # that a service using one provider does not need.
         adapter: Adapter
         if choice.provider == "claude":
-            from .anthropic_messages import AnthropicMessages
+            from bot.llm.anthropic_messages import AnthropicMessages
 
             adapter = AnthropicMessages(key, url, timeout, retries)
         elif choice.provider == "gemini":
-            from .gemini_content import GeminiContent
+            from bot.llm.gemini_content import GeminiContent
 
             adapter = GeminiContent(key, url, timeout, retries)
         else:
-            from .openai_chat import OpenAiChat
+            from bot.llm.openai_chat import OpenAiChat
 
             adapter = OpenAiChat(choice.provider, key, url, timeout, retries, json_schema=choice.provider == "openai")
         self._adapters[choice.provider] = adapter

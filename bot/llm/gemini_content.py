@@ -12,7 +12,7 @@ from google import genai
 from google.genai import errors, types
 from pydantic import BaseModel
 
-from .types import Reply, Turn, http_failure
+from bot.llm.types import Reply, Turn, http_failure
 
 # The same schedule as the OpenAI and Anthropic SDKs: 0.5 s doubling up to 8 s, minus up to 25 %
 # jitter, unless the server names a delay; a delay beyond two minutes is not worth waiting for.

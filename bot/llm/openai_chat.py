@@ -9,7 +9,7 @@ import openai
 from openai.lib import pydantic_function_tool, type_to_response_format_param
 from pydantic import BaseModel
 
-from .types import Reply, Turn, body_message, http_failure, retries_taken
+from bot.llm.types import Reply, Turn, body_message, http_failure, retries_taken
 
 ANSWER_TOOL = "submit_answer"
 

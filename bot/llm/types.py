@@ -44,6 +44,13 @@ class LlmError(Exception):
         self.retryable = retryable
 
 
+class LlmConfigError(LlmError):
+    """The provider cannot be called as configured: unknown, or its API key is not set."""
+
+    def __init__(self, provider: str, model: str, reason: str) -> None:
+        super().__init__(provider, model, reason, retryable=False)
+
+
 class LlmOutputError(LlmError):
     """Structured output still invalid after every re-ask; the tokens were spent all the same."""
 

@@ -30,6 +30,7 @@ from nats.js.kv import KeyValue
 
 from bot.clock import Clock
 from bot.jetstream import layout
+from bot.jetstream.entries import read
 
 # What a KV key may hold; anything else (or no identifier) is replaced by the body's hash.
 _KEY = re.compile(r"^[-_=a-zA-Z0-9]{1,200}$")
@@ -74,7 +75,8 @@ class WebhookIntake:
             # A conflict means a later delivery took the entry over; it marks it published.
             with contextlib.suppress(KeyWrongLastSequenceError):
                 await self._seen.update(key, _entry(first_seen, published=True), last=revision)
-        return Intake(key, subject, duplicate=ack.duplicate)
+        # The server leaves `duplicate` out of the ack when it is false.
+        return Intake(key, subject, duplicate=bool(ack.duplicate))
 
     async def _first_carrier(self, body: bytes, key: str, now: datetime) -> str:
         """The seen key of the delivery that brought this body first within the window (maybe this one)."""
@@ -87,7 +89,7 @@ class WebhookIntake:
             except KeyWrongLastSequenceError:
                 pass
             try:
-                found = await self._seen.get(body_key)
+                found = await read(self._seen, body_key)
             except KeyNotFoundError:
                 continue  # expired just now: try to create it again
             carrier = json.loads(found.value)
@@ -107,7 +109,7 @@ class WebhookIntake:
             return await self._seen.create(key, _entry(now, published=False)), now
         except KeyWrongLastSequenceError:
             pass
-        entry = await self._seen.get(key)
+        entry = await read(self._seen, key)
         seen = json.loads(entry.value)
         first_seen = datetime.fromisoformat(seen["first_seen"])
         if now - first_seen >= self._window:

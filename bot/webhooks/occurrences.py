@@ -26,6 +26,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from bot.jetstream import layout
+from bot.jetstream.entries import read
 
 CAS_ATTEMPTS = 20
 
@@ -51,7 +52,7 @@ class Occurrences:
             except KeyWrongLastSequenceError:
                 pass
             try:
-                found = await self._seen.get(key)
+                found = await read(self._seen, key)
             except KeyNotFoundError:
                 continue  # expired between the two calls
             held = json.loads(found.value)

@@ -457,7 +457,7 @@ class IssueEditor:
             add = operation.get("add") if isinstance(operation, dict) else None
             if not isinstance(add, dict):
                 raise field_error("issuelinks", "Only the 'add' operation is supported for issue links.")
-            kind = add.get("type") if isinstance(add.get("type"), dict) else {}
+            kind = given if isinstance(given := add.get("type"), dict) else {}
             link_type = self.site.link_type(str(kind.get("name") or kind.get("id")))
             other_ref = add.get("outwardIssue") or add.get("inwardIssue") or {}
             other = self.site.issue(other_ref.get("key") or other_ref.get("id") or "")

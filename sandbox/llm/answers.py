@@ -15,9 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .schema_values import SchemaError, generate, resolve
-from .state import Malformed
-from .text import markdown, prompt_words
+from sandbox.llm.schema_values import SchemaError, generate, resolve
+from sandbox.llm.state import Malformed
+from sandbox.llm.text import markdown, prompt_words
 
 # What `{"type": "json_object"}` (JSON mode without a schema) gets: a small ticket-like object.
 JSON_OBJECT_SCHEMA: dict[str, Any] = {

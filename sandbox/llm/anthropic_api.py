@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .answers import Prompt, count_tokens, read_json_object, structured_json, structured_object, text_answer
-from .state import STATE
+from sandbox.llm.answers import Prompt, count_tokens, read_json_object, structured_json, structured_object, text_answer
+from sandbox.llm.state import STATE
 
 _ERRORS = {
     400: "invalid_request_error",

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import pydantic
 from aiohttp import web
 
-from . import anthropic_api, gemini_api, openai_api
-from .state import STATE, LlmSandboxSettings, SandboxState, retry_after_headers
+from sandbox.llm import anthropic_api, gemini_api, openai_api
+from sandbox.llm.state import STATE, LlmSandboxSettings, SandboxState, retry_after_headers
 
 __all__ = ["LlmSandboxSettings", "create_llm_sandbox_app"]
 
 SANDBOX_HEADER = "X-Augment-Sandbox"
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def create_llm_sandbox_app(settings: LlmSandboxSettings | None = None) -> web.Ap
 
 
 @web.middleware
-async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _sandbox_middleware(request: web.Request, handler: RouteHandler) -> web.StreamResponse:
     name = request.path.split("/", 2)[1]
     provider = _PROVIDERS.get(name)
     if provider is None:
@@ -71,7 +71,7 @@ async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.Str
     return response
 
 
-async def _serve_provider(request: web.Request, handler: Handler, provider: _Provider) -> web.StreamResponse:
+async def _serve_provider(request: web.Request, handler: RouteHandler, provider: _Provider) -> web.StreamResponse:
     state = request.app[STATE]
     route_error = request.match_info.http_exception
     if route_error is not None:

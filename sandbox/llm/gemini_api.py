@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .answers import (
+from sandbox.llm.answers import (
     JSON_OBJECT_SCHEMA,
     Prompt,
     count_tokens,
@@ -15,7 +15,7 @@ from .answers import (
     structured_object,
     text_answer,
 )
-from .state import STATE
+from sandbox.llm.state import STATE
 
 _STATUSES = {
     400: "INVALID_ARGUMENT",

@@ -7,15 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .answers import (
-    JSON_OBJECT_SCHEMA,
-    Prompt,
-    count_tokens,
-    read_json_object,
-    structured_json,
-    text_answer,
-)
-from .state import STATE, retry_after_headers
+from sandbox.llm.answers import JSON_OBJECT_SCHEMA, Prompt, count_tokens, read_json_object, structured_json, text_answer
+from sandbox.llm.state import STATE, retry_after_headers
 
 OPENAI_MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o4-mini")
 MOONSHOT_MODELS = ("kimi-k2-0905-preview", "kimi-k2-turbo-preview", "kimi-latest", "moonshot-v1-8k", "moonshot-v1-32k")

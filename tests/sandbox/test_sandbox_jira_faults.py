@@ -10,6 +10,7 @@ from jira import JIRA
 
 from sandbox import Sandbox
 from sandbox.jira import FaultSettings
+from tests.fixtures.service import eventually
 
 
 async def test_rate_limited_answers_carry_jira_headers(sandbox: Sandbox, jira_http: aiohttp.ClientSession) -> None:
@@ -31,10 +32,11 @@ async def test_jira_client_retries_a_429_and_succeeds(
 ) -> None:
     sandbox.set_faults(rate_limit_rate=1.0, retry_after_seconds=0)
     call = asyncio.create_task(asyncio.to_thread(jira_client.issue, "DEMO-1"))
-    for _ in range(200):  # wait (at most 10 s) until the client has been refused once
-        if sandbox.jira.request_counts["status 429"]:
-            break
-        await asyncio.sleep(0.05)
+
+    async def refused() -> int:
+        return sandbox.jira.request_counts["status 429"]
+
+    await eventually(refused, "the client has been refused once", seconds=10)
     sandbox.set_faults(rate_limit_rate=0.0)
     issue = await asyncio.wait_for(call, timeout=30)
 

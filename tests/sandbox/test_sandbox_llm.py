@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.llm import LlmSandboxSettings, create_llm_sandbox_app
 from sandbox.llm.schema_values import LABEL, generate
+from tests.fixtures.service import eventually
 
 BANNER = "[Augment LLM sandbox — not AI]"
 
@@ -424,13 +425,12 @@ async def test_sdks_succeed_once_the_rate_limit_is_cleared(start_llm_sandbox: St
     }
     tasks = {name: asyncio.ensure_future(call) for name, call in calls.items()}
     try:
-        for _ in range(200):
+
+        async def all_retried() -> bool:
             limited = [(await sandbox.stats(name))["by_status"].get("429", 0) for name in calls]
-            if all(count >= 2 for count in limited):
-                break
-            await asyncio.sleep(0.02)
-        else:
-            pytest.fail("the SDKs did not retry")
+            return all(count >= 2 for count in limited)
+
+        await eventually(all_retried, "every SDK retried a 429", seconds=10)
         assert not any(task.done() for task in tasks.values())
         await sandbox.set_faults(rate_limit_rate=0)
         results = await asyncio.wait_for(asyncio.gather(*tasks.values()), timeout=10)

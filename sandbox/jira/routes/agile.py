@@ -170,6 +170,7 @@ async def update_sprint(request: web.Request) -> web.Response:
     new_state = body.get("state", sprint.state) or sprint.state
     if errors:
         raise JiraError(400, errors=errors)
+    assert isinstance(name, str), "checked above: a wrong one is in errors"
     _check_order(start, end)
     _check_transition(state, sprint, new_state, start, end)
 

@@ -108,6 +108,7 @@ def _settings(state: JiraState, body: Any) -> dict[str, Any]:
         errors["secret"] = "The secret must be a string."
     if errors:
         raise JiraError(400, errors=errors)
+    assert isinstance(name, str) and isinstance(events, list), "checked above: a wrong one is in errors"
     return {
         "name": name.strip(),
         "url": url,

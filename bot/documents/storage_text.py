@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .storage_tree import Element, parse_storage
-from .text_tables import render_table
+from bot.documents.storage_tree import Element, parse_storage
+from bot.documents.text_tables import render_table
 
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _LISTS = frozenset({"ul", "ol", "ac:task-list"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .storage_tree import Element
+from bot.documents.storage_tree import Element
 
 # Separates a cell's paragraphs and list items; pipe-table cells cannot hold newlines.
 CELL_BREAK = " <br> "

@@ -25,8 +25,8 @@ import requests
 from atlassian import Confluence
 from atlassian.errors import ApiError
 
-from .page_urls import is_tiny_link, page_id_from_url
-from .storage_text import storage_to_text
+from bot.documents.page_urls import is_tiny_link, page_id_from_url
+from bot.documents.storage_text import storage_to_text
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.context import (
+from bot.documents import (
     DocumentError,
     DocumentReader,
     cut_to_budget,
