@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 
 def utc_now() -> datetime:
@@ -157,13 +157,13 @@ class JobRecord(BaseModel):
     updated_at: datetime = Field(default_factory=utc_now)
     completed_at: datetime | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _computed_are_not_a_section(cls, data: Any) -> Any:
-        # Stored records carry `ticket_key` and `status_url` too; they are computed again.
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if key not in cls.model_computed_fields}
-        return data
+    def model_post_init(self, context: Any, /) -> None:
+        # Stored records carry `ticket_key` and `status_url` too; they are computed again. (After
+        # validation, not a "before" validator: that would cost JSON parsing its fast path.)
+        extra = self.__pydantic_extra__
+        if extra:
+            for name in type(self).model_computed_fields:
+                extra.pop(name, None)
 
     def section(self, model: type[Section]) -> Section:
         """The job type's own section of the record, as `model` (its defaults where unset)."""

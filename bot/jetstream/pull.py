@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import structlog
 from nats.aio.msg import Msg
@@ -46,10 +46,13 @@ class PullLoop:
         self._concurrency = concurrency
         self.name = name
         self._stopping = asyncio.Event()
+        self._stopped: asyncio.Task[Literal[True]] | None = None
         self._loop: asyncio.Task[None] | None = None
         self.running: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
+        # One waiter for the whole loop: each fetch races it instead of making its own.
+        self._stopped = asyncio.create_task(self._stopping.wait())
         self._loop = asyncio.create_task(self._fetch_until_stopped(), name=self.name)
 
     async def stop(self, drain_seconds: float) -> None:
@@ -93,15 +96,15 @@ class PullLoop:
 
     async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
         """`work`'s result, or None when stop was requested first (`work` is then cancelled)."""
-        task = asyncio.ensure_future(work)
-        stopped = asyncio.ensure_future(self._stopping.wait())
+        assert self._stopped is not None, "started"
+        task: asyncio.Future[T] = asyncio.ensure_future(work)
+        racing: set[asyncio.Future[Any]] = {task, self._stopped}
         try:
-            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stopped.cancel()
             if not task.done():
                 task.cancel()
-            await asyncio.wait({task, stopped})
+                await asyncio.wait({task})
         return None if task.cancelled() else task.result()
 
 
