@@ -74,14 +74,15 @@ class Workers:
 async def test_rolling_sigterms_hand_the_job_back_without_using_up_attempts(
     aiohttp_client, nats_url: str, augment_processes
 ) -> None:
-    """More rolling restarts than `max_attempts` during one job: it completes, in one attempt."""
+    """More rolling restarts than `max_attempts` during one job: it completes, in one attempt.
+    (Each delivery runs 10 s, long enough for a loaded CI machine to catch it mid-way.)"""
     settings = make_settings(nats_url, limits={"max_attempts": 2})
     restarts = settings.limits.max_attempts + 1
     env = service_environment(settings, LIMITS_DRAIN_TIMEOUT_SECONDS="0.2")
     workers = await start_workers(augment_processes, env, restarts + 1)
     api = await aiohttp_client(create_app(settings, with_worker=False))
     response = await api.post(
-        "/diagnostics/ping", json={"ticket_key": "DEMO-30", "async_mode": True, "steps": 20, "step_seconds": 0.1}
+        "/diagnostics/ping", json={"ticket_key": "DEMO-30", "async_mode": True, "steps": 40, "step_seconds": 0.25}
     )
     job_id = (await response.json())["job_id"]
 
@@ -91,7 +92,7 @@ async def test_rolling_sigterms_hand_the_job_back_without_using_up_attempts(
 
     job = await wait_for_job(api, job_id, finished, timeout=30)
     assert job["status"] == "completed", job["error"]
-    assert job["result"]["steps"] == 20
+    assert job["result"]["steps"] == 40
     assert (job["attempts"], job["failed_attempts"], job["deliveries"]) == (1, 0, restarts + 1)
     assert (await api.post("/diagnostics/ping", json={"ticket_key": "DEMO-30"})).status == 200
 
@@ -131,7 +132,7 @@ async def test_a_batch_resumes_through_more_crashes_than_max_attempts(
             "labels": ["crashes"],
         }
         keys.append((await service.jira("POST", "/rest/api/2/issue", json={"fields": fields}))["key"])
-    await service.llm_faults(latency_ms=200)
+    await service.llm_faults(latency_ms=500)
 
     crashes = settings.limits.max_attempts + 1
     workers = await start_workers(augment_processes, env, crashes + 1)
@@ -166,7 +167,7 @@ async def test_a_job_that_kills_its_worker_at_the_same_point_every_time_fails(
     workers = await start_workers(augment_processes, env, settings.limits.max_attempts + 2)
     api = await aiohttp_client(create_app(settings, with_worker=False))
     response = await api.post(
-        "/diagnostics/ping", json={"ticket_key": "DEMO-31", "async_mode": True, "steps": 10, "step_seconds": 0.5}
+        "/diagnostics/ping", json={"ticket_key": "DEMO-31", "async_mode": True, "steps": 10, "step_seconds": 1.5}
     )
     job_id = (await response.json())["job_id"]
 
