@@ -1,6 +1,8 @@
-"""`/jobs`: list, inspect, find by ticket, cancel."""
+"""`/jobs`: list, inspect, find by ticket, cancel, and apply a preview."""
 
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import web
 
@@ -9,8 +11,10 @@ from bot.jobs.queue import JobAlreadyFinishedError
 from bot.jobs.store import JobNotFoundError
 from bot.jobs.watch import InvalidCursorError
 from bot.services import services
+from handlers.submitting import submit
+from schemas.applying import ApplyBody, ApplyRequest, ApplyResult, PreviewClaim
 from schemas.generation import TicketWork
-from schemas.jobs import JobCancelled, JobList, JobListQuery, JobRecord
+from schemas.jobs import JobAccepted, JobCancelled, JobList, JobListQuery, JobRecord, JobStatus, JobType
 from schemas.keys import JobPath, JobTicketPath, TicketPath
 
 routes = RouteTable("jobs")
@@ -88,3 +92,75 @@ async def cancel_job(request: web.Request, job_id: str) -> JobCancelled:
     except JobAlreadyFinishedError as err:
         raise ApiError(409, f"Job {job_id} already {err.record.status.value}; nothing to cancel") from None
     return JobCancelled(message=f"Job {record.job_id} cancelled successfully")
+
+
+@routes.post(
+    "/jobs/{job_id}/apply",
+    path_params=JobPath,
+    body=ApplyBody,
+    body_required=False,
+    response=ApplyResult,
+    responses={
+        202: ("Queued (async mode, or still running at the sync timeout)", JobAccepted),
+        404: ("Unknown job", None),
+        409: (
+            "Not a finished preview (running, failed, cancelled, or it wrote already); already applied "
+            "(see X-Applied-By); or a ticket is held by another active job (see X-Active-Job-Id)",
+            None,
+        ),
+        502: ("Jira kept failing; the detail says which and why", None),
+    },
+    summary="Write the stored plan of a preview job",
+)
+async def apply_preview(request: web.Request, job_id: str, body: ApplyBody) -> web.Response:
+    """Writes what a preview job (`update_jira` false: a single ticket or a batch) planned, without
+    generating again, once: a second call answers 409 naming the apply job that wrote it. The apply
+    job locks the tickets it writes. A ticket changed in Jira since the preview is not overwritten:
+    its outcome is `conflict`."""
+    jobs = services(request).jobs
+    try:
+        source = await jobs.get(job_id)
+    except JobNotFoundError:
+        raise ApiError(404, f"Job {job_id} not found") from None
+    _check_preview(source)
+    works = await asyncio.gather(*(jobs.ticket_work(job_id, key) for key in source.ticket_keys))
+    keys = [key for key, work in zip(source.ticket_keys, works, strict=True) if work and work.get("plan")]
+    if not keys:
+        raise ApiError(409, f"Job {job_id} has no plan to apply")
+    return await submit(
+        request,
+        JobType.apply,
+        ApplyRequest(job_id=job_id, ticket_keys=keys),
+        ticket_keys=keys,
+        async_mode=body.async_mode,
+        queued_message=f"Applying the plan of job {job_id}",
+        result=_applied,
+        update_jira=True,
+        safety_note=None,
+    )
+
+
+def _check_preview(source: JobRecord) -> None:
+    """409 unless the job is a finished preview whose plan nobody applied yet."""
+    job_id, status = source.job_id, source.status
+    if status in (JobStatus.started, JobStatus.processing):
+        raise ApiError(409, f"Job {job_id} is still {status.value}; apply it once it has completed")
+    if status is not JobStatus.completed:
+        raise ApiError(409, f"Job {job_id} {status.value}; it has no plan to apply")
+    if source.request.get("update_jira") is True:
+        raise ApiError(409, f"Job {job_id} wrote to Jira itself (update_jira was true); it is not a preview")
+    if applied_by := source.section(PreviewClaim).applied_by:
+        raise _already_applied(job_id, applied_by)
+
+
+def _applied(record: JobRecord) -> ApplyResult:
+    result = ApplyResult.model_validate(record.result)
+    if result.applied_by is not None and result.applied_by != record.job_id:
+        raise _already_applied(result.source_job_id, result.applied_by)  # another apply claimed it first
+    return result
+
+
+def _already_applied(job_id: str, applied_by: str) -> ApiError:
+    return ApiError(
+        409, f"The plan of job {job_id} is already applied by job {applied_by}", {"X-Applied-By": applied_by}
+    )

@@ -1,18 +1,24 @@
 """The built-in comment commands (`help`, `status`, `cancel`, `apply`) and the `apply` job.
 
-`apply` writes the plan a preview job stored, through the one applier, once: the
-preview's record is claimed (its `PreviewClaim` section, `applied_by`) with
-compare-and-set before anything is written, so a second `/augment apply` answers that
-it is already applied.
+`apply` (from `/augment apply` or `POST /jobs/{job_id}/apply`) writes the plan a preview
+job stored, through the one applier, once: the preview's record is claimed (its
+`PreviewClaim` section, `applied_by`) with compare-and-set before anything is written, so
+a second apply answers that it is already applied. A batch preview's plans are read per
+ticket from the results bucket; every operation is recorded in the apply job's record
+before the next, so a redelivered apply job goes on without writing twice.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections import Counter
+
+from nats.js.errors import KeyNotFoundError
 
 from bot.commands.context import CommandContext
 from bot.commands.parsing import job_argument
+from bot.jetstream import layout
+from bot.jetstream.entries import read
 from bot.jira.applier import ALREADY_APPLIED, CONFLICT, Applier
 from bot.jira.client import JiraError
 from bot.jira.comments import SIGNED
@@ -22,8 +28,8 @@ from bot.jobs.pipeline import Pipeline
 from bot.jobs.queue import JobAlreadyFinishedError
 from bot.jobs.store import JobNotFoundError
 from bot.replies import help_text, job_ref, monospace
-from schemas.applying import ApplyRequest, ApplyResult, PreviewClaim
-from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType
+from schemas.applying import ApplyRequest, ApplyResult, Outcome, PreviewClaim, StoredPlan, TicketApplied
+from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType, PlanOperation
 
 pipeline = Pipeline("commands")
 
@@ -78,7 +84,7 @@ async def apply(command: CommandContext) -> str:
         return f"The plan of job {job_ref(job_id)} is already applied (by job {job_ref(applied_by)})."
     job = await command.submit(
         JobType.apply,
-        ApplyRequest(job_id=job_id, ticket_key=command.ticket_key),
+        ApplyRequest(job_id=job_id, ticket_keys=[command.ticket_key]),
         message=f"Applying the plan of job {job_id}",
     )
     return f"Writing the plan of job {job_ref(job_id)} to {command.ticket_key} (job {job_ref(job.job_id)})."
@@ -95,16 +101,17 @@ async def _latest_preview(command: CommandContext) -> str | None:
 
 async def apply_plan(job: JobContext) -> ApplyResult:
     request = ApplyRequest.model_validate(job.request)
+    single = request.ticket_keys[0] if len(request.ticket_keys) == 1 else None
     try:
         claimed = await job.runtime.store.update(request.job_id, lambda source: _claim(source, job.job_id))
     except JobNotFoundError:
-        raise NotFoundJobError(f"Job {request.job_id} no longer exists", ticket_key=request.ticket_key) from None
+        raise NotFoundJobError(f"Job {request.job_id} no longer exists", ticket_key=single) from None
     source = claimed.after
     applied_by = source.section(PreviewClaim).applied_by
     if applied_by != job.job_id:
         return ApplyResult(
             source_job_id=source.job_id,
-            ticket_key=request.ticket_key,
+            ticket_key=single,
             outcome="already_applied",
             applied_by=applied_by,
             message=f"The plan of job {source.job_id} is already applied (by job {applied_by}).",
@@ -113,21 +120,78 @@ async def apply_plan(job: JobContext) -> ApplyResult:
     async def record(entry: AppliedOperation) -> None:
         await job.update(lambda current: current.applied.append(entry))
 
+    applier = Applier(job.runtime.jira)
+    total = len(request.ticket_keys)
+    lines: list[TicketApplied] = []
+    for key in request.ticket_keys:
+        await job.progress(f"Writing the plan of job {source.job_id} to {key}", processed=len(lines), total=total)
+        plan = await _plan_of(job, source, key)
+        try:
+            applied = await applier.apply(plan, job.record.applied, record)
+        except JiraError as err:
+            raise jira_failure(err, ticket_key=key) from None
+        op_ids = {operation.op_id for operation in plan}
+        lines.append(_ticket_applied(key, [entry for entry in applied if entry.op_id in op_ids]))
+    await job.progress(f"Wrote the plan of job {source.job_id}", processed=total, total=total)
+    return _result(source.job_id, single, lines, job.record.applied)
+
+
+async def _plan_of(job: JobContext, source: JobRecord, key: str) -> list[PlanOperation]:
+    """A ticket's stored plan: in the record of a single-ticket preview, in the results bucket
+    for each ticket of a batch."""
+    if source.plan is not None and source.ticket_keys == [key]:
+        return source.plan
     try:
-        applied = await Applier(job.runtime.jira).apply(source.plan or [], job.record.applied, record)
-    except JiraError as err:
-        raise jira_failure(err, ticket_key=request.ticket_key) from None
-    statuses = {entry.outcome.get("status") for entry in applied}
-    outcome: Literal["applied", "already_applied", "conflict"]
-    if CONFLICT in statuses:
+        stored = await read(job.runtime.buckets.results, layout.ticket_result_key(source.job_id, key))
+    except KeyNotFoundError:
+        raise NotFoundJobError(f"Job {source.job_id} kept no plan for {key}", ticket_key=key) from None
+    return StoredPlan.model_validate_json(stored.value).plan
+
+
+def _ticket_applied(key: str, applied: list[AppliedOperation]) -> TicketApplied:
+    conflicts = [entry.outcome for entry in applied if entry.outcome.get("status") == CONFLICT]
+    if conflicts:
+        changed = sorted({name for outcome in conflicts for name in outcome.get("changed_fields", [])})
+        return TicketApplied(ticket_key=key, outcome="conflict", changed_fields=changed)
+    if all(entry.outcome.get("status") == ALREADY_APPLIED for entry in applied):
+        return TicketApplied(ticket_key=key, outcome="already_applied")
+    return TicketApplied(ticket_key=key, outcome="applied")
+
+
+def _result(
+    source_job_id: str, single: str | None, lines: list[TicketApplied], applied: list[AppliedOperation]
+) -> ApplyResult:
+    counts = Counter(line.outcome for line in lines)
+    outcome: Outcome
+    if counts["conflict"]:
         outcome = "conflict"
-        message = f"{request.ticket_key} changed in Jira since the preview; it was not overwritten."
-    elif statuses <= {ALREADY_APPLIED}:
-        outcome, message = "already_applied", f"Jira already holds the plan of job {source.job_id}."
+    elif counts["already_applied"] == len(lines):
+        outcome = "already_applied"
     else:
-        outcome, message = "applied", f"Wrote the plan of job {source.job_id} to {request.ticket_key}."
+        outcome = "applied"
+    if single is not None:
+        message = {
+            "conflict": f"{single} changed in Jira since the preview; it was not overwritten.",
+            "already_applied": f"Jira already holds the plan of job {source_job_id}.",
+            "applied": f"Wrote the plan of job {source_job_id} to {single}.",
+        }[outcome]
+    else:
+        conflicts = ", ".join(line.ticket_key for line in lines if line.outcome == "conflict")
+        message = (
+            f"Wrote the plan of job {source_job_id}: {counts['applied']} tickets written, "
+            f"{counts['already_applied']} already held it, {counts['conflict']} changed in Jira since the "
+            f"preview and not overwritten" + (f" ({conflicts})." if conflicts else ".")
+        )
     return ApplyResult(
-        source_job_id=source.job_id, ticket_key=request.ticket_key, outcome=outcome, operations=applied, message=message
+        source_job_id=source_job_id,
+        ticket_key=single,
+        outcome=outcome,
+        tickets=lines,
+        applied_tickets=counts["applied"],
+        already_applied_tickets=counts["already_applied"],
+        conflict_tickets=counts["conflict"],
+        operations=applied,
+        message=message,
     )
 
 

@@ -25,6 +25,7 @@ from nats.js.kv import KeyValue
 from bot.commands.context import CommandContext
 from bot.config import TriggerAction
 from bot.formatting.jira_wiki import markdown_to_wiki
+from bot.formatting.limits import fit_wiki, job_ticket_path
 from bot.jetstream import layout
 from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, fingerprint
 from bot.jira.client import JiraError, JiraNotFoundError
@@ -230,7 +231,7 @@ class Describer:
             ticket_key=ticket.key,
             summary=ticket.summary,
             generated_description=markdown,
-            description_wiki=markdown_to_wiki(markdown),
+            description_wiki=fit_wiki(markdown_to_wiki(markdown), job_ticket_path(self._job.job_id, ticket.key)),
             success=True,
             llm_provider=self._choice.provider,
             llm_model=self._choice.model,

@@ -101,7 +101,9 @@ async def on_job_finished(event: EventContext) -> None:
         return
     render = event.registry.replies.get(record.job_type)
     body = render(record) if render is not None and record.status is JobStatus.completed else _ending(record)
-    await post_once(event.runtime.jira, record.reply.ticket_key, body, f"reply {job_id}")
+    await post_once(
+        event.runtime.jira, record.reply.ticket_key, body, f"reply {job_id}", full_text_at=f"/jobs/{job_id}"
+    )
 
 
 async def _run_command(event: EventContext, key: str, author: str | None, line: CommandLine, origin: str) -> str:

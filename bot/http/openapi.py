@@ -84,7 +84,7 @@ def _operation(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
         operation["description"] = endpoint.description
     if endpoint.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": endpoint.body_required,
             "content": {"application/json": {"schema": refs[endpoint.body, "validation"]}},
         }
     if endpoint.public:

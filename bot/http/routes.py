@@ -55,6 +55,7 @@ class Endpoint:
     summary: str
     description: str = ""
     body: type[BaseModel] | None = None
+    body_required: bool = True  # False: an empty body is read as `{}`
     query: type[BaseModel] | None = None
     path_params: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
@@ -127,7 +128,8 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
         if endpoint.query is not None:
             arguments["query"] = _validate(endpoint.query, dict(request.query), "query")
         if endpoint.body is not None:
-            body = _validate(endpoint.body, await _read_json(request), "body")
+            empty = not endpoint.body_required and not (await request.read()).strip()
+            body = _validate(endpoint.body, {} if empty else await _read_json(request), "body")
             for model_type, check in request.app[BODY_CHECKS]:
                 if isinstance(body, model_type):
                     check(request, body)

@@ -8,6 +8,10 @@ A field update carries the fingerprints of the values it was planned against
 (`expect_sha256`), not the values: job records are readable by every API user and
 must not copy ticket content they do not need. A field whose fingerprint changed was
 edited by somebody meanwhile and is not overwritten.
+
+No text over Jira's 32,767-character limit is sent: plans are made with fitted text
+(`bot.formatting.limits`), and a longer value that reaches the applier anyway is cut
+the same way, before it is compared with what Jira holds.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from bot.formatting.limits import fit_wiki
 from bot.jira.client import JiraClient
 from bot.jira.comments import post_once
 from schemas.jobs import AppliedOperation, PlanOperation
@@ -56,7 +61,7 @@ class Applier:
     async def _update_fields(self, operation: PlanOperation) -> dict[str, Any]:
         """Write fields, unless someone changed them since the plan was made."""
         key = _key(operation)
-        target: dict[str, Any] = operation.payload["fields"]
+        target = {name: _fitted(value) for name, value in operation.payload["fields"].items()}
         expected = _expected_fingerprints(operation.payload)
         current = await self._jira.field_values(key, sorted(set(target) | set(expected)))
         if all(_same(current[name], value) for name, value in target.items()):
@@ -66,6 +71,14 @@ class Applier:
             return {"status": CONFLICT, "changed_fields": changed}
         await self._jira.update_fields(key, target)
         return {"status": APPLIED, "fields": sorted(target)}
+
+
+def _fitted(value: Any) -> Any:
+    return fit_wiki(value, UNFITTED_FULL_TEXT_AT) if isinstance(value, str) else value
+
+
+# Where a cut note points when the plan itself held an over-long value.
+UNFITTED_FULL_TEXT_AT = "the job record (GET /jobs/<job id>)"
 
 
 def _key(operation: PlanOperation) -> str:

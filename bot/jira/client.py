@@ -2,8 +2,11 @@
 
 The library is synchronous (requests), so calls run on a thread pool sized for the
 work in flight. Its own retries are switched off: here, 429 waits as long as
-`Retry-After` says (capped), 5xx and connection failures back off exponentially, and
-everything else fails at once with a message that says what Jira answered.
+`Retry-After` says, or without it until `X-RateLimit-Reset` (capped, plus jitter so many
+workers do not retry in step); 5xx and connection failures back off exponentially with
+jitter; everything else fails at once with a message that says what Jira answered.
+A write that is not safe to repeat (a comment POST) is not retried after a 5xx or no
+answer, since Jira may have made it: its caller looks before trying again.
 `str(JIRAError)` can contain request headers, Authorization included, so it is never
 used: messages are built from the status and Jira's own error text.
 """
@@ -17,6 +20,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -33,6 +37,9 @@ T = TypeVar("T")
 
 RETRY_AFTER_CAP_SECONDS = 60.0
 BACKOFF_BASE_SECONDS = 0.5
+JITTER_SECONDS = 0.25
+# Jira's X-RateLimit-Reset is an ISO timestamp, with or without seconds.
+_RESET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S.%f%z")
 SEARCH_PAGE_SIZE = 100
 
 
@@ -81,6 +88,11 @@ class JiraClient:
         self._connect_lock = threading.Lock()
         self._jira: JIRA | None = None
         self._account_id: str | None = None
+
+    @property
+    def attempts(self) -> int:
+        """How often a failing call is tried in all."""
+        return self._settings.max_retries + 1
 
     async def close(self) -> None:
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
@@ -141,25 +153,29 @@ class JiraClient:
         await self._call(f"update {key}", lambda jira: jira._session.put(jira._get_url(f"issue/{key}"), data=body))
 
     async def add_comment(self, key: str, body: str) -> None:
-        await self._call(f"comment on {key}", lambda jira: jira.add_comment(key, body))
+        """Post once: a 5xx or no answer may follow a comment Jira made, so it is not retried
+        here (see `bot.jira.comments.post_once`, which looks before posting again)."""
+        await self._call(f"comment on {key}", lambda jira: jira.add_comment(key, body), repeatable=False)
 
     # -- the calls -------------------------------------------------------------------
 
-    async def _call(self, action: str, call: Callable[[JIRA], T]) -> T:
+    async def _call(self, action: str, call: Callable[[JIRA], T], *, repeatable: bool = True) -> T:
+        """Run `call`, retrying what can help; `repeatable=False`: only a 429 (refused before
+        anything was done) is retried."""
         loop = asyncio.get_running_loop()
-        attempts = self._settings.max_retries + 1
+        attempts = self.attempts
         for attempt in range(1, attempts + 1):
             try:
                 return await loop.run_in_executor(self._pool, self._run, call)
             except JIRAError as err:
                 delay = _retry_delay(err.status_code, _retry_after(err), attempt)
-                if delay is None or attempt == attempts:
+                if delay is None or attempt == attempts or (err.status_code != 429 and not repeatable):
                     raise _as_error(action, err) from None
                 log.warning("jira call failed; retrying", action=action, status=err.status_code, delay=delay)
             except (requests.ConnectionError, requests.Timeout) as err:
-                if attempt == attempts:
+                if attempt == attempts or not repeatable:
                     raise JiraError(f"Jira did not answer ({action}): {redact(type(err).__name__)}") from None
-                delay = _backoff(attempt)
+                delay = backoff_seconds(attempt)
                 log.warning("jira unreachable; retrying", action=action, delay=delay)
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
@@ -202,24 +218,44 @@ def _ticket(issue: dict[str, Any], custom_fields: tuple[str, ...]) -> Ticket:
 
 
 def _retry_after(err: JIRAError) -> float | None:
+    """Seconds Jira asked us to wait: `Retry-After`, else until `X-RateLimit-Reset`; None: no hint."""
     headers = err.response.headers if err.response is not None else {}
     value = headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
+    if value is not None:
+        try:
+            return float(value)
+        except ValueError:
+            return None  # an HTTP-date: fall back to our own backoff
+    reset = _reset_time(headers.get("X-RateLimit-Reset"))
+    return None if reset is None else (reset - datetime.now(UTC)).total_seconds()
 
 
-def _retry_delay(status: int | None, retry_after: float | None, attempt: int) -> float | None:
-    """Seconds to wait before trying again, or None when retrying cannot help."""
-    if status == 429 or (status is not None and status >= 500):
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), RETRY_AFTER_CAP_SECONDS)
-        return _backoff(attempt)
+def _reset_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    text = value.replace("Z", "+0000")
+    for form in _RESET_FORMATS:
+        try:
+            return datetime.strptime(text, form)
+        except ValueError:
+            continue
     return None
 
 
-def _backoff(attempt: int) -> float:
+def _retry_delay(status: int | None, retry_after: float | None, attempt: int) -> float | None:
+    """Seconds to wait before trying again, or None when retrying cannot help.
+
+    Jira's hint is honoured (capped, a time already past counts as 0) with a little jitter
+    added; no hint means our own exponential backoff."""
+    if status == 429 or (status is not None and status >= 500):
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), RETRY_AFTER_CAP_SECONDS) + random.uniform(0, JITTER_SECONDS)
+        return backoff_seconds(attempt)
+    return None
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with ±20 % jitter, so many workers do not retry in step."""
     return BACKOFF_BASE_SECONDS * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
 
 

@@ -1,6 +1,7 @@
-"""Faults a run can switch on: slow answers, rate limiting, server errors, duplicate
-webhook deliveries. Set them with ``Sandbox(...).set_faults(...)`` or
-``PUT /_sandbox/faults``; read them with ``GET /_sandbox/faults``.
+"""Faults a run can switch on: slow answers, rate limiting (with and without
+``Retry-After``), server errors before or after a write, duplicate webhook
+deliveries. Set them with ``Sandbox(...).set_faults(...)`` or ``PUT /_sandbox/faults``;
+read them with ``GET /_sandbox/faults``.
 
 Every random choice uses one seeded ``random.Random`` so a run can be replayed.
 Faults hit the REST API (Jira and Confluence), never ``/_sandbox/*``.
@@ -22,6 +23,16 @@ from sandbox.jira.http import jira_json
 ADMIN_PREFIX = "/_sandbox/"
 RATE_LIMIT = 350
 _SERVER_ERRORS = (500, 502, 503, 504)
+_AFTER_WRITE_ERRORS = (502, 504)
+_WRITES = frozenset({"POST", "PUT", "DELETE"})
+_RATES = (
+    "rate_limit_rate",
+    "rate_limit_without_retry_after_rate",
+    "server_error_rate",
+    "server_error_after_write_rate",
+    "duplicate_delivery_rate",
+)
+_MESSAGES = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}
 
 
 @dataclass
@@ -31,8 +42,14 @@ class FaultSettings:
     rate_limit_rate: float = 0.0
     # Retry-After seconds on 429s and on 503s (whole seconds: jira's client parses int).
     retry_after_seconds: int = 1
+    # Share of REST calls answered 429 with X-RateLimit-* headers but no Retry-After, as
+    # Jira sometimes does; X-RateLimit-Reset still says when to come back.
+    rate_limit_without_retry_after_rate: float = 0.0
     # Share of REST calls answered 500/502/503/504; 503s carry Retry-After.
     server_error_rate: float = 0.0
+    # Share of writes (POST, PUT, DELETE) that are carried out and then answered 502 or
+    # 504, like a gateway timing out after Jira made the change.
+    server_error_after_write_rate: float = 0.0
     # Share of webhook events delivered twice, with the same identifier.
     duplicate_delivery_rate: float = 0.0
     # How long a webhook receiver may take before the delivery counts as timed out.
@@ -49,7 +66,7 @@ class FaultSettings:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{name} must be a number")
             candidate[name] = value
-        for name in ("rate_limit_rate", "server_error_rate", "duplicate_delivery_rate"):
+        for name in _RATES:
             if not 0.0 <= candidate[name] <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         if candidate["latency_ms"] < 0 or candidate["retry_after_seconds"] < 0:
@@ -79,38 +96,33 @@ class Faults:
         if settings.latency_ms:
             await asyncio.sleep(settings.latency_ms / 1000)
         if self.roll(settings.rate_limit_rate):
-            return self._rate_limited()
+            return self._rate_limited(retry_after=True)
+        if self.roll(settings.rate_limit_without_retry_after_rate):
+            return self._rate_limited(retry_after=False)
         if self.roll(settings.server_error_rate):
-            return self._server_error()
+            return self._server_error(self.rng.choice(_SERVER_ERRORS))
         response = await handler(request)
-        if settings.rate_limit_rate > 0:
+        if request.method in _WRITES and response.status < 400 and self.roll(settings.server_error_after_write_rate):
+            return self._server_error(self.rng.choice(_AFTER_WRITE_ERRORS))
+        if settings.rate_limit_rate > 0 or settings.rate_limit_without_retry_after_rate > 0:
             # Jira marks successful answers once less than 20 % of a budget is left.
             response.headers["X-RateLimit-NearLimit"] = "true"
         return response
 
-    def _rate_limited(self) -> web.Response:
-        retry_after = self.settings.retry_after_seconds
-        reset = self.clock.now() + timedelta(seconds=retry_after)
-        return jira_json(
-            {"errorMessages": ["Rate limit exceeded."], "errors": {}},
-            status=429,
-            headers={
-                "Retry-After": str(retry_after),
-                "X-RateLimit-Limit": str(RATE_LIMIT),
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "X-RateLimit-NearLimit": "true",
-                "RateLimit-Reason": "jira-burst-based",
-            },
-        )
+    def _rate_limited(self, *, retry_after: bool) -> web.Response:
+        wait = self.settings.retry_after_seconds
+        reset = self.clock.now() + timedelta(seconds=wait)
+        headers = {
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "X-RateLimit-NearLimit": "true",
+            "RateLimit-Reason": "jira-burst-based" if retry_after else "jira-per-issue-on-write",
+        }
+        if retry_after:
+            headers["Retry-After"] = str(wait)
+        return jira_json({"errorMessages": ["Rate limit exceeded."], "errors": {}}, status=429, headers=headers)
 
-    def _server_error(self) -> web.Response:
-        status = self.rng.choice(_SERVER_ERRORS)
+    def _server_error(self, status: int) -> web.Response:
         headers = {"Retry-After": str(self.settings.retry_after_seconds)} if status == 503 else {}
-        message = {
-            500: "Internal server error",
-            502: "Bad gateway",
-            503: "Service unavailable",
-            504: "Gateway timeout",
-        }[status]
-        return jira_json({"errorMessages": [message], "errors": {}}, status=status, headers=headers)
+        return jira_json({"errorMessages": [_MESSAGES[status]], "errors": {}}, status=status, headers=headers)

@@ -8,6 +8,7 @@ what webhooks carry.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,9 @@ from sandbox.jira.model import (
 from sandbox.jira.site import Site
 
 ADF_REQUIRED = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+# Jira's limit on every rich-text field (description, paragraph custom fields) and comment.
+TEXT_LIMIT = 32_767
+TOO_LONG = f"The entered text is too long. It exceeds the allowed limit of {TEXT_LIMIT:,} characters."
 CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 _ON_CREATE_ONLY = {"project"}
 
@@ -43,16 +47,28 @@ class IssueChange:
 
 
 def read_body(value: Any, version: str, field_id: str) -> str | None:
-    """A rich-text value as stored (wiki): v2 sends strings, v3 ADF documents."""
+    """A rich-text value as stored (wiki): v2 sends strings, v3 ADF documents.
+
+    More than ``TEXT_LIMIT`` characters is a 400 naming the field. v2 counts the wiki
+    text; v3 counts the document's compact JSON, as Jira Cloud stores ADF, so a v3
+    document holds less visible text than a v2 string.
+    """
     if value is None:
         return None
     if version == "3":
         if not is_adf_document(value):
             raise field_error(field_id, ADF_REQUIRED)
+        _check_length(field_id, len(json.dumps(value, separators=(",", ":"), ensure_ascii=False)))
         return adf_to_wiki(value)
     if not isinstance(value, str):
         raise field_error(field_id, "Operation value must be a string")
+    _check_length(field_id, len(value))
     return value
+
+
+def _check_length(field_id: str, length: int) -> None:
+    if length > TEXT_LIMIT:
+        raise field_error(field_id, TOO_LONG)
 
 
 class IssueEditor:

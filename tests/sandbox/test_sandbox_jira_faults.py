@@ -112,3 +112,34 @@ async def test_same_seed_same_faults() -> None:
                 outcomes.append(run)
     assert outcomes[0] == outcomes[1]
     assert set(outcomes[0]) == {200, 429}
+
+
+async def test_a_429_without_retry_after_still_says_when_to_come_back(
+    sandbox: Sandbox, jira_http: aiohttp.ClientSession
+) -> None:
+    sandbox.set_faults(rate_limit_without_retry_after_rate=1.0)
+    async with jira_http.get("/rest/api/2/issue/DEMO-1") as response:
+        body = await response.json()
+    assert response.status == 429
+    assert "Retry-After" not in response.headers
+    assert response.headers["X-RateLimit-Reset"].endswith("Z")
+    assert response.headers["RateLimit-Reason"]
+    assert body == {"errorMessages": ["Rate limit exceeded."], "errors": {}}
+
+
+async def test_a_server_error_after_a_write_keeps_the_write(sandbox: Sandbox, jira_http: aiohttp.ClientSession) -> None:
+    sandbox.set_faults(server_error_after_write_rate=1.0)
+    async with jira_http.post("/rest/api/2/issue/DEMO-1/comment", json={"body": "written anyway"}) as response:
+        body = await response.json()
+    assert response.status in (502, 504)
+    assert body["errorMessages"] and body["errors"] == {}
+    async with jira_http.get("/rest/api/2/issue/DEMO-1/comment") as response:
+        assert response.status == 200  # reads are never struck
+        comments = (await response.json())["comments"]
+    assert [comment["body"] for comment in comments].count("written anyway") == 1
+
+
+async def test_a_refused_write_is_not_struck_after_the_fact(sandbox: Sandbox, jira_http: aiohttp.ClientSession) -> None:
+    sandbox.set_faults(server_error_after_write_rate=1.0)
+    async with jira_http.post("/rest/api/2/issue/DEMO-1/comment", json={"body": ""}) as response:
+        assert response.status == 400

@@ -169,3 +169,53 @@ async def test_unknown_issues_are_404(jira_http: aiohttp.ClientSession) -> None:
         }
     status, answer = await _send(jira_http, "PUT", "/rest/api/2/issue/DEMO-1", None)
     assert status == 400
+
+
+TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
+
+
+def _adf(text: str) -> dict[str, Any]:
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+    }
+
+
+@pytest.mark.parametrize("field", ["description", "customfield_10052"])
+async def test_rich_text_over_32767_characters_is_refused_like_jira(
+    jira_http: aiohttp.ClientSession, field: str
+) -> None:
+    status, answer = await _send(jira_http, "PUT", "/rest/api/2/issue/DEMO-1", {"fields": {field: "x" * 32_768}})
+    assert (status, answer) == (400, {"errorMessages": [], "errors": {field: TOO_LONG}})
+    status, _ = await _send(jira_http, "PUT", "/rest/api/2/issue/DEMO-1", {"fields": {field: "x" * 32_767}})
+    assert status == 204
+    status, issue = await _send(jira_http, "GET", f"/rest/api/2/issue/DEMO-1?fields={field}")
+    assert issue["fields"][field] == "x" * 32_767
+
+
+async def test_summary_over_255_characters_is_refused(jira_http: aiohttp.ClientSession) -> None:
+    status, answer = await _send(jira_http, "PUT", "/rest/api/2/issue/DEMO-1", {"fields": {"summary": "s" * 256}})
+    assert status == 400
+    assert answer["errors"] == {"summary": "Summary must be less than 255 characters."}
+
+
+async def test_a_comment_over_the_limit_is_refused_and_not_added(jira_http: aiohttp.ClientSession) -> None:
+    _, before = await _send(jira_http, "GET", "/rest/api/2/issue/DEMO-1/comment")
+    status, answer = await _send(jira_http, "POST", "/rest/api/2/issue/DEMO-1/comment", {"body": "c" * 32_768})
+    assert (status, answer) == (400, {"errorMessages": [], "errors": {"comment": TOO_LONG}})
+    _, after = await _send(jira_http, "GET", "/rest/api/2/issue/DEMO-1/comment")
+    assert after["total"] == before["total"]
+
+
+async def test_v3_counts_the_adf_documents_json(jira_http: aiohttp.ClientSession) -> None:
+    """ADF's own JSON counts toward the limit, so a v3 document holds less visible text."""
+    fits_in_v2 = "x" * 32_700
+    status, answer = await _send(
+        jira_http, "PUT", "/rest/api/3/issue/DEMO-1", {"fields": {"description": _adf(fits_in_v2)}}
+    )
+    assert (status, answer) == (400, {"errorMessages": [], "errors": {"description": TOO_LONG}})
+    status, _ = await _send(
+        jira_http, "PUT", "/rest/api/3/issue/DEMO-1", {"fields": {"description": _adf("x" * 32_000)}}
+    )
+    assert status == 204
