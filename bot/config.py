@@ -62,15 +62,31 @@ class LogSettings(Section):
         return value.lower() if isinstance(value, str) else value
 
 
+class JiraFieldNames(Section):
+    """The names of the custom fields Augment reads and writes, as Jira shows them
+    (matched without regard to case); `bot.jira.fields` finds their ids at start."""
+
+    prd: str = "PRD Link"
+    rfc: str = "RFC Link"
+    test_cases: str = "Test Cases"
+    mandays: str = "Mandays"
+    sprint: str = "Sprint"
+    story_points: str = "Story Points"
+
+
 class JiraSettings(Section):
     url: str = ""
     email: str = ""
     token: SecretStr = SecretStr("")
     deployment: Literal["cloud", "server"] = "cloud"
-    prd_custom_field: str = "customfield_10050"
-    rfc_custom_field: str = "customfield_10051"
-    test_cases_custom_field: str = "customfield_10052"
-    mandays_custom_field: str = "customfield_10053"
+    fields: JiraFieldNames = JiraFieldNames()
+    # Explicit ids win over `fields`; empty: found by name at start (`bot.jira.fields`).
+    prd_custom_field: str = ""
+    rfc_custom_field: str = ""
+    test_cases_custom_field: str = ""
+    mandays_custom_field: str = ""
+    sprint_custom_field: str = ""
+    story_points_custom_field: str = ""
     timeout_seconds: float = Field(default=30, gt=0)
     max_retries: int = Field(
         default=4, ge=0, le=10, description="Retries on 429 (after Retry-After), 5xx and no answer."

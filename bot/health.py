@@ -30,6 +30,7 @@ class HealthChecker:
         checks: dict[str, Callable[[], Awaitable[str]]] = {
             "nats": self._nats,
             "jira": self._jira,
+            "jira_fields": self._jira_fields,
             "confluence": self._confluence,
             "llm": self._llm,
             "team_member_db": self._team_member_db,
@@ -46,6 +47,10 @@ class HealthChecker:
             return "not configured: set jira.url, jira.email and jira.token"
         auth = aiohttp.encode_basic_auth(jira.email, jira.token.get_secret_value())
         return await self._probe(f"{jira.url}/rest/api/2/myself", headers={"Authorization": auth})
+
+    async def _jira_fields(self) -> str:
+        """`missing: <names>` when a configured field name matched no field at start."""
+        return self._runtime.jira_fields.health if self._settings.jira.url else "not configured"
 
     async def _confluence(self) -> str:
         confluence, jira = self._settings.confluence, self._settings.jira

@@ -26,6 +26,7 @@ from bot.jetstream.credentials import NatsCredentials
 from bot.jetstream.embedded import EmbeddedNats
 from bot.jetstream.provision import Buckets, provision
 from bot.jira.client import JiraClient
+from bot.jira.fields import FieldStatus, resolve_fields
 from bot.jobs.queue import JobQueue
 from bot.jobs.store import JobStore
 from bot.llm.catalogue import Catalogue, ModelChoiceError
@@ -62,6 +63,8 @@ class Runtime:
     # Run after every NATS reconnection (e.g. to re-create watchers a restarted server forgot).
     on_reconnected: list[ReconnectHook] = field(default_factory=list)
     clock: Clock = field(default_factory=SystemClock)
+    # What finding the custom fields by name at start found (`/health`: jira_fields).
+    jira_fields: FieldStatus = field(default_factory=FieldStatus)
 
     @classmethod
     async def open(
@@ -76,7 +79,8 @@ class Runtime:
         """Connect (starting an embedded nats-server without NATS_URL) and provision.
 
         With no Jira configured (and `with_sandbox`), the sandbox starts too and the
-        returned runtime's settings point at it. `catalogue`: one the caller built already
+        returned runtime's settings point at it. Custom field ids not configured are found by
+        name (`bot.jira.fields`) and are in the returned runtime's settings. `catalogue`: one the caller built already
         (to stop on a bad model before starting anything), else built here.
         """
         catalogue = catalogue or build_catalogue(settings, clock)
@@ -110,6 +114,7 @@ class Runtime:
         store = JobStore(js, buckets, clock or SystemClock(), lock_ttl_seconds=settings.limits.active_lock_ttl_seconds)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         jira = JiraClient(settings.jira, threads=settings.generation.batch_concurrency + JIRA_SPARE_THREADS)
+        settings, jira_fields = await resolve_fields(settings, jira)
         return cls(
             settings,
             nc,
@@ -125,6 +130,7 @@ class Runtime:
             sandbox,
             on_reconnected,
             store.clock,
+            jira_fields,
         )
 
     async def close(self) -> None:
@@ -195,6 +201,8 @@ def _pointed_at(settings: Settings, sandbox: Sandbox) -> Settings:
             "rfc_custom_field": fields["rfc"],
             "test_cases_custom_field": fields["test_cases"],
             "mandays_custom_field": fields["mandays"],
+            "sprint_custom_field": fields["sprint"],
+            "story_points_custom_field": fields["story_points"],
         }
     )
     confluence = settings.confluence.model_copy(

@@ -47,6 +47,8 @@ class JobType(StrEnum):
     test_generation = "test_generation"
     sprint_planning = "sprint_planning"
     timeline_planning = "timeline_planning"
+    update_ticket = "update_ticket"
+    update_story_ticket = "update_story_ticket"
     apply = "apply"
     ping = "ping"
 
@@ -97,7 +99,9 @@ class PlanOperation(BaseModel):
     """One Jira change of a plan; `op_id` is stable so an applier can resume after a crash."""
 
     op_id: str
-    kind: Literal["update_fields", "create_issue", "link_issues", "add_comment", "move_to_sprint", "create_sprint"]
+    kind: Literal[
+        "update_fields", "create_issue", "link_issues", "set_parent", "add_comment", "move_to_sprint", "create_sprint"
+    ]
     ticket_key: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
 

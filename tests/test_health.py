@@ -18,6 +18,7 @@ async def test_with_the_sandbox_everything_is_healthy(aiohttp_client, nats_url: 
     assert body["services"] == {
         "nats": "connected",
         "jira": "connected",
+        "jira_fields": "ready",
         "confluence": "connected",
         "llm": "connected",
         "team_member_db": "ready",

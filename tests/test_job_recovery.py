@@ -76,7 +76,8 @@ async def test_rolling_sigterms_hand_the_job_back_without_using_up_attempts(
 ) -> None:
     """More rolling restarts than `max_attempts` during one job: it completes, in one attempt.
     (Each delivery runs 10 s, long enough for a loaded CI machine to catch it mid-way.)"""
-    settings = make_settings(nats_url, limits={"max_attempts": 2})
+    # A long ack_wait: a handed-back job lost on its way to the next worker would wait it out.
+    settings = make_settings(nats_url, limits={"max_attempts": 2, "ack_wait_seconds": 120})
     restarts = settings.limits.max_attempts + 1
     env = service_environment(settings, LIMITS_DRAIN_TIMEOUT_SECONDS="0.2")
     workers = await start_workers(augment_processes, env, restarts + 1)

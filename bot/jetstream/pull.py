@@ -6,13 +6,17 @@ Rules, all explicit here:
 - a fetch waits up to `FETCH_WAIT_SECONDS` for messages; a fetch that fails (NATS away)
   is tried again after `ERROR_BACKOFF_SECONDS`;
 - each message goes to `handle` as its own task; `handle` acks, naks or terms it;
-- `stop` ends fetching at once, even in the middle of a fetch's wait; messages a fetch
-  returned after that are nak'ed, so the server redelivers them at once to another
-  consumer, and the subscription is dropped so the server sends nothing more to it (a
-  message that reached a fetch in the instant it was cancelled is redelivered after
-  `ack_wait`, as a crashed consumer's would be);
-  running handlers then get `drain_seconds` to finish and are cancelled past it (each
-  handler decides what a cancel means: a job is handed back, an event is left unacked).
+- `stop` ends fetching at once, even in the middle of a fetch's wait, and drops the
+  subscription. Running handlers then get `drain_seconds` to finish and are cancelled
+  past it (each handler decides what a cancel means: a job is handed back with a nak, an
+  event is left unacked); messages a fetch returned after stop are nak'ed;
+- a cancelled fetch leaves its pull request on the server until it expires
+  (`FETCH_WAIT_SECONDS`), and the server may deliver a nak'ed message to it, into the
+  dropped subscription, where it waits out `ack_wait`. So nothing is nak'ed before this
+  loop's last pull request has expired: a stop with work to hand back takes up to
+  `FETCH_WAIT_SECONDS` longer, an idle stop returns at once. (A message published in that
+  window can still reach the expiring request, and is redelivered after `ack_wait`, as a
+  crashed consumer's would be.)
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class PullLoop:
         self._stopping = asyncio.Event()
         self._stopped: asyncio.Task[Literal[True]] | None = None
         self._loop: asyncio.Task[None] | None = None
+        self._last_request_expires = 0.0
+        self._fetched_after_stop: list[Msg] = []
         self.running: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -62,11 +68,15 @@ class PullLoop:
             await self._loop
         with contextlib.suppress(NatsError):  # the connection is gone: so is the subscription
             await self._subscription.unsubscribe()
+        unfinished: set[asyncio.Task[None]] = set()
         if self.running:
             _, unfinished = await asyncio.wait(set(self.running), timeout=drain_seconds)
-            for task in unfinished:
-                task.cancel()
-            await asyncio.gather(*unfinished, return_exceptions=True)
+        if unfinished or self._fetched_after_stop:
+            await asyncio.sleep(self._last_request_expires - asyncio.get_running_loop().time())
+        await _hand_back(self._fetched_after_stop)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
 
     async def _fetch_until_stopped(self) -> None:
         while not self._stopping.is_set():
@@ -76,7 +86,7 @@ class PullLoop:
                 continue
             messages = await self._fetch(free)
             if self._stopping.is_set():
-                await _hand_back(messages)
+                self._fetched_after_stop = messages
                 return
             for message in messages:
                 task = asyncio.create_task(self._handle(message))
@@ -84,6 +94,7 @@ class PullLoop:
                 task.add_done_callback(self.running.discard)
 
     async def _fetch(self, batch: int) -> list[Msg]:
+        self._last_request_expires = asyncio.get_running_loop().time() + FETCH_WAIT_SECONDS
         try:
             messages = await self._unless_stopped(self._subscription.fetch(batch=batch, timeout=FETCH_WAIT_SECONDS))
         except (NatsTimeoutError, TimeoutError):  # nothing queued right now

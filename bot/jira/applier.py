@@ -7,7 +7,9 @@ recognised by Jira already holding the target value, so it is not done twice.
 A field update carries the fingerprints of the values it was planned against
 (`expect_sha256`), not the values: job records are readable by every API user and
 must not copy ticket content they do not need. A field whose fingerprint changed was
-edited by somebody meanwhile and is not overwritten.
+edited by somebody meanwhile and is not overwritten. A link that exists already, or a
+parent that is already the target, counts as done (`already_applied`); a parent someone
+changed since the plan was made is a conflict, like a field.
 
 No text over Jira's 32,767-character limit is sent: plans are made with fitted text
 (`bot.formatting.limits`), and a longer value that reaches the applier anyway is cut
@@ -56,6 +58,10 @@ class Applier:
         if operation.kind == "add_comment":
             posted = await post_once(self._jira, _key(operation), operation.payload["body"], operation.op_id)
             return {"status": APPLIED if posted else ALREADY_APPLIED}
+        if operation.kind == "link_issues":
+            return await self._link_issues(operation)
+        if operation.kind == "set_parent":
+            return await self._set_parent(operation)
         raise ValueError(f"operation kind {operation.kind!r} cannot be applied yet")
 
     async def _update_fields(self, operation: PlanOperation) -> dict[str, Any]:
@@ -71,6 +77,30 @@ class Applier:
             return {"status": CONFLICT, "changed_fields": changed}
         await self._jira.update_fields(key, target)
         return {"status": APPLIED, "fields": sorted(target)}
+
+    async def _link_issues(self, operation: PlanOperation) -> dict[str, Any]:
+        """Link `inward_key` to `outward_key` ("A blocks B"), unless that very link exists."""
+        link_type, inward, outward = (operation.payload[name] for name in ("link_type", "inward_key", "outward_key"))
+        links = await self._jira.issue_links(inward)
+        if any(
+            (link.get("type") or {}).get("name") == link_type and (link.get("outwardIssue") or {}).get("key") == outward
+            for link in links
+        ):
+            return {"status": ALREADY_APPLIED}
+        await self._jira.create_link(link_type, inward, outward)
+        return {"status": APPLIED}
+
+    async def _set_parent(self, operation: PlanOperation) -> dict[str, Any]:
+        """Make `parent_key` the parent, unless it is already, or someone changed the parent since
+        the plan was made (`expect_parent_key`)."""
+        key, target = _key(operation), operation.payload["parent_key"]
+        current = ((await self._jira.field_values(key, ["parent"]))["parent"] or {}).get("key")
+        if current == target:
+            return {"status": ALREADY_APPLIED}
+        if current != operation.payload.get("expect_parent_key"):
+            return {"status": CONFLICT, "changed_fields": ["parent"]}
+        await self._jira.set_parent(key, target)
+        return {"status": APPLIED}
 
 
 def _fitted(value: Any) -> Any:

@@ -79,6 +79,7 @@ class Ticket:
     labels: tuple[str, ...]
     parent_key: str | None
     custom: dict[str, Any] = field(default_factory=dict)
+    team_managed: bool = False  # its project has fields of its own (`bot.jira.fields`)
 
 
 class JiraClient:
@@ -109,6 +110,15 @@ class JiraClient:
     async def field_values(self, key: str, names: list[str]) -> dict[str, Any]:
         issue = await self._call(f"read {key}", lambda jira: jira.issue(key, fields=",".join(names)).raw)
         return {name: issue["fields"].get(name) for name in names}
+
+    async def fields(self) -> list[dict[str, Any]]:
+        """Every field of the site (`GET /field`), custom ones with their names and scope."""
+        return await self._call("read fields", lambda jira: jira._get_json("field"))
+
+    async def edit_metadata(self, key: str) -> dict[str, Any]:
+        """Field id -> metadata (`name`, ...) of the fields that can be set on `key`."""
+        meta = await self._call(f"read editmeta of {key}", lambda jira: jira._get_json(f"issue/{key}/editmeta"))
+        return dict(meta.get("fields") or {})
 
     async def search_keys(self, jql: str, limit: int) -> list[str]:
         """Keys of the issues matching `jql`, in Jira's order, at most `limit`."""
@@ -196,6 +206,30 @@ class JiraClient:
                 )
             return self._jira
 
+    # -- links and parents -------------------------------------------------------------
+
+    async def link_types(self) -> list[dict[str, Any]]:
+        """The site's issue link types: `name`, `inward` and `outward` phrases."""
+        found = await self._call("read link types", lambda jira: jira._get_json("issueLinkType"))
+        return list(found.get("issueLinkTypes") or [])
+
+    async def issue_links(self, key: str) -> list[dict[str, Any]]:
+        """The ticket's links as Jira shows them: `type`, and `outwardIssue` or `inwardIssue`."""
+        return (await self.field_values(key, ["issuelinks"]))["issuelinks"] or []
+
+    async def create_link(self, link_type: str, inward_key: str, outward_key: str) -> None:
+        """`inward_key` <type's outward phrase> `outward_key` ("A blocks B"). Safe to repeat:
+        Jira answers a duplicate of an existing link as created and makes no second one."""
+        link = {"type": {"name": link_type}, "inwardIssue": {"key": inward_key}, "outwardIssue": {"key": outward_key}}
+        body = json.dumps(link)
+        await self._call(
+            f"link {inward_key} to {outward_key}",
+            lambda jira: jira._session.post(jira._get_url("issueLink"), data=body),
+        )
+
+    async def set_parent(self, key: str, parent_key: str) -> None:
+        await self.update_fields(key, {"parent": {"key": parent_key}})
+
 
 def _search_page(jira: JIRA, *, jql: str, token: str | None, size: int) -> dict[str, Any]:
     return jira.enhanced_search_issues(jql, nextPageToken=token, maxResults=size, fields=["key"], json_result=True)
@@ -204,16 +238,18 @@ def _search_page(jira: JIRA, *, jql: str, token: str | None, size: int) -> dict[
 def _ticket(issue: dict[str, Any], custom_fields: tuple[str, ...]) -> Ticket:
     fields = issue["fields"]
     parent = fields.get("parent") or {}
+    project = fields.get("project") or {}
     return Ticket(
         key=issue["key"],
         summary=fields.get("summary") or "",
         issue_type=(fields.get("issuetype") or {}).get("name", ""),
         status=(fields.get("status") or {}).get("name", ""),
-        project=(fields.get("project") or {}).get("key", issue["key"].split("-")[0]),
+        project=project.get("key", issue["key"].split("-")[0]),
         description=fields.get("description") or "",
         labels=tuple(fields.get("labels") or ()),
         parent_key=parent.get("key"),
         custom={name: fields.get(name) for name in custom_fields},
+        team_managed=bool(project.get("simplified")),
     )
 
 

@@ -1,9 +1,12 @@
-"""A ticket as LLM context: the ticket, its parent epic, and the PRD and RFC it links.
+"""A ticket as LLM context: the ticket, its epic, and the PRD and RFC it links.
 
 Shared by every pipeline that prompts about a ticket. One reader per job: the job's
-epics and Confluence pages are read once, however many tickets use them. A PRD or RFC
-link on the ticket itself wins over its epic's; a page that cannot be read is named as
-such, and an epic that cannot be read is left out: the prompt is still made.
+parents and Confluence pages are read once, however many tickets use them. The epic is
+found by walking up parents (a sub-task's parent is a story, whose parent is the epic),
+at most `MAX_PARENT_LEVELS`. The nearest PRD or RFC link wins: the ticket's own, then
+its parents' in order up to the epic. In a team-managed project the links are read from
+the project's own fields (`bot.jira.fields.ProjectFields`). A page that cannot be read
+is named as such, and a parent that cannot be read ends the walk: the prompt is still made.
 `prompt_values` gives the placeholders the prompt templates use (`bot.prompting`).
 """
 
@@ -11,13 +14,25 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config import Settings
 from bot.documents import DocumentError, DocumentReader, cut_to_budget
 from bot.jira.client import JiraClient, JiraError, Ticket
+from bot.jira.fields import ProjectFields
 
 NOT_GIVEN = "(none)"
 EPIC_TOKENS = 1000
+EPIC_TYPE = "epic"
+# How far up a ticket's parents are walked for its epic: sub-task -> story -> epic.
+MAX_PARENT_LEVELS = 3
+DOCUMENT_ROLES = ("prd", "rfc")
+
+
+@dataclass(frozen=True)
+class _Read:
+    ticket: Ticket
+    links: dict[str, Any]  # role ("prd", "rfc") -> the field's value
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,7 @@ class TicketContext:
 class TicketContextReader:
     def __init__(self, settings: Settings, jira: JiraClient) -> None:
         self._jira = jira
-        self._fields = (settings.jira.prd_custom_field, settings.jira.rfc_custom_field)
+        self._fields = ProjectFields(settings, jira)
         self._budget = settings.generation.context_token_budget
         confluence, jira_settings = settings.confluence, settings.jira
         self._documents = DocumentReader(
@@ -56,31 +71,51 @@ class TicketContextReader:
             confluence.email or jira_settings.email,
             confluence.token.get_secret_value() or jira_settings.token.get_secret_value(),
         )
-        self._epics: dict[str, asyncio.Task[Ticket | None]] = {}
+        self._parents: dict[str, asyncio.Task[_Read | None]] = {}
 
     async def read(self, ticket_key: str) -> TicketContext:
         """Raises `JiraNotFoundError` for a missing ticket, `JiraError` when Jira kept failing."""
-        ticket = await self._jira.ticket(ticket_key, custom_fields=self._fields)
-        epic = await self._epic(ticket.parent_key)
-        prd_field, rfc_field = self._fields
+        found = await self._read(ticket_key)
+        ancestors = await self._ancestors(found.ticket.parent_key)
+        epic = next((a.ticket for a in ancestors if a.ticket.issue_type.lower() == EPIC_TYPE), None)
         prd, rfc = await asyncio.gather(
-            self._document(_link(ticket, epic, prd_field), self._budget // 2),
-            self._document(_link(ticket, epic, rfc_field), self._budget // 2),
+            *(self._document(_link([found, *ancestors], role), self._budget // 2) for role in DOCUMENT_ROLES)
         )
-        return TicketContext(ticket=ticket, epic=epic, prd=prd, rfc=rfc)
+        return TicketContext(ticket=found.ticket, epic=epic, prd=prd, rfc=rfc)
 
-    async def _epic(self, key: str | None) -> Ticket | None:
-        if key is None:
-            return None
-        if key not in self._epics:
-            self._epics[key] = asyncio.create_task(self._read_epic(key))
-        return await self._epics[key]
+    async def _ancestors(self, key: str | None) -> list[_Read]:
+        """The parents up to the first epic, nearest first, at most `MAX_PARENT_LEVELS`; a
+        parent that cannot be read ends the walk."""
+        found: list[_Read] = []
+        while key is not None and len(found) < MAX_PARENT_LEVELS:
+            if key not in self._parents:
+                self._parents[key] = asyncio.create_task(self._read_parent(key))
+            parent = await self._parents[key]
+            if parent is None:
+                break
+            found.append(parent)
+            if parent.ticket.issue_type.lower() == EPIC_TYPE:
+                break
+            key = parent.ticket.parent_key
+        return found
 
-    async def _read_epic(self, key: str) -> Ticket | None:
+    async def _read_parent(self, key: str) -> _Read | None:
         try:
-            return await self._jira.ticket(key, custom_fields=self._fields)
+            return await self._read(key)
         except JiraError:
             return None  # the prompt can still be made without its epic
+
+    async def _read(self, key: str) -> _Read:
+        """The ticket and its PRD/RFC links, from its team-managed project's own fields if it has them."""
+        site = {role: self._fields.site_id(role) for role in DOCUMENT_ROLES}
+        ticket = await self._jira.ticket(key, custom_fields=tuple(i for i in site.values() if i))
+        ids = site
+        if ticket.team_managed:
+            ids = await self._fields.ids(ticket.project, key, DOCUMENT_ROLES)
+        values = dict(ticket.custom)
+        if own := [i for i in ids.values() if i and i not in values]:
+            values.update(await self._jira.field_values(key, own))
+        return _Read(ticket, {role: values.get(field_id) for role, field_id in ids.items() if field_id})
 
     async def _document(self, url: str | None, budget: int) -> str:
         if not url:
@@ -92,10 +127,10 @@ class TicketContextReader:
         return f"{document.title}\n\n{cut_to_budget(document.text, budget)}"
 
 
-def _link(ticket: Ticket, epic: Ticket | None, field: str) -> str | None:
-    """A document link on the ticket itself wins over its epic's."""
-    for source in (ticket, epic):
-        value = source.custom.get(field) if source is not None else None
+def _link(sources: list[_Read], role: str) -> str | None:
+    """The nearest document link: the ticket's own, else its parents' up to the epic."""
+    for source in sources:
+        value = source.links.get(role)
         if isinstance(value, str) and value.strip():
             return value.strip()
     return None

@@ -40,14 +40,18 @@ class DemoLinks:
 def demo_site(now: datetime, links: DemoLinks) -> SiteData:
     data = copy.deepcopy(_DATA)  # the loaded file stays as read: every site is new
     issues = [_issue(entry, data["issue_defaults"], now, links) for entry in data["issues"]]
+    counters: dict[str, int] = {}
+    for issue in issues:
+        project, number = issue["key"].split("-")
+        counters[project] = max(counters.get(project, 0), int(number))
     return SiteData.model_validate(
         {
             **{key: data[key] for key in _SITE_KEYS},
             "sprints": [_sprint(entry, now) for entry in data["sprints"]],
             "issues": issues,
             "links": data["links"],
-            "next_ids": {"issue": 10000 + len(issues), **data["next_ids"]},
-            "issue_counters": {PROJECT_KEY: len(issues)},
+            "next_ids": {"issue": max(int(issue["id"]) for issue in issues) + 1, **data["next_ids"]},
+            "issue_counters": counters,
         }
     )
 
@@ -64,10 +68,11 @@ def _sprint(entry: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 def _issue(entry: dict[str, Any], defaults: dict[str, Any], now: datetime, links: DemoLinks) -> dict[str, Any]:
     number = entry.pop("number")
+    project = entry.pop("project_key", PROJECT_KEY)
     moment = (now - 24 * _DAY).replace(microsecond=0) + number * timedelta(hours=3)
     issue = {
         "id": str(9999 + number),
-        "key": f"{PROJECT_KEY}-{number}",
+        "key": f"{project}-{number}",
         **defaults,
         "created": moment,
         "updated": moment,

@@ -56,6 +56,8 @@ class Project(BaseModel):
     description: str
     lead_account_id: str
     issue_type_ids: list[str]
+    # Team-managed ("next-gen", `simplified`): its issues use its own custom fields.
+    team_managed: bool = False
 
 
 class CustomField(BaseModel):
@@ -67,6 +69,8 @@ class CustomField(BaseModel):
     items: str | None = None
     # The "[Type]" suffix Jira adds to one of the clause names, e.g. "URL Field".
     clause_suffix: str
+    # Set: the field belongs to this team-managed project only (`scope` in GET /field).
+    project_id: str | None = None
 
 
 class Comment(BaseModel):

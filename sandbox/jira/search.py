@@ -48,7 +48,8 @@ def issue_facts(site: Site, issue: Issue) -> IssueFacts:
 def compile_query(site: Site, jql: str, now: datetime, current_user: str | None = None) -> Query:
     """Compile ``jql`` against this site: values that do not exist are refused, as Jira
     does, and ``currentUser()`` is ``current_user``."""
-    names = {field.name.lower(): field.id for field in site.data.custom_fields}
+    # A team-managed project's own fields are left out: their names are the site's too.
+    names = {field.name.lower(): field.id for field in site.data.custom_fields if field.project_id is None}
     data = site.data
     account_ids = [user.account_id for user in data.users]
     known_values = {

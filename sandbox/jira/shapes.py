@@ -107,7 +107,7 @@ def project_details(base: str, project: Project, version: str = "2") -> Json:
         "key": project.key,
         "name": project.name,
         "projectTypeKey": "software",
-        "simplified": False,
+        "simplified": project.team_managed,
         "avatarUrls": avatar_urls(project.name),
     }
 
@@ -117,7 +117,7 @@ def project_bean(base: str, site: Site, project: Project, version: str, *, full:
     bean: Json = {
         "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
         **project_details(base, project, version),
-        "style": "classic",
+        "style": "next-gen" if project.team_managed else "classic",
         "isPrivate": False,
         "properties": {},
     }
@@ -171,14 +171,18 @@ def custom_field_schema(field: CustomField) -> Json:
 
 
 def custom_field_details(field: CustomField) -> Json:
+    """A team-managed project's field carries its `scope`, as on Jira Cloud."""
     number = field.id.split("_")[1]
-    return field_details(
+    details = field_details(
         field.id,
         field.name,
         schema=custom_field_schema(field),
         clause_names=[f"cf[{number}]", field.name, f"{field.name}[{field.clause_suffix}]"],
         custom=True,
     )
+    if field.project_id is not None:
+        details["scope"] = {"type": "PROJECT", "project": {"id": field.project_id}}
+    return details
 
 
 def link_type_bean(base: str, link_type: IssueLinkType, version: str = "2") -> Json:

@@ -157,7 +157,7 @@ async def test_users_projects_and_fields(jira_client: JIRA, atlassian_jira: Jira
     sprint_field = await asyncio.to_thread(jira_client._get_sprint_field_id)
 
     assert [u.accountId for u in users] == [sandbox.admin.account_id]
-    assert [p["key"] for p in projects] == ["DEMO"]
+    assert [p["key"] for p in projects] == ["DEMO", "TEAM"]
     assert [t.name for t in project.issueTypes] == ["Epic", "Story", "Task", "Bug", "Sub-task"]
     assert sprint_field == 10020
 

@@ -224,7 +224,11 @@ async def test_link_and_sprint_events(
     assert started["sprint"]["state"] == "active"
     updates = webhook_receiver.events("sprint_updated")
     assert {e["oldValue"]["state"] for e in updates} == {"active", "future"}
-    [moved] = webhook_receiver.events("jira:issue_updated")
+    linked, linked_back, moved = webhook_receiver.events("jira:issue_updated")
+    assert [e["changelog"]["items"][0]["toString"] for e in (linked, linked_back)] == [
+        "This issue blocks DEMO-6",
+        "This issue is blocked by DEMO-5",
+    ]
     [item] = moved["changelog"]["items"]
     assert item["field"] == "Sprint" and item["fieldId"] == "customfield_10020"
     assert item["toString"] == "Next" and item["to"] == str(sprint["id"])

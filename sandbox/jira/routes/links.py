@@ -1,5 +1,9 @@
 """Issue link types and issue links. ``inwardIssue`` is the link's source: with type
-Blocks, ``{"inwardIssue": A, "outwardIssue": B}`` reads "A blocks B"."""
+Blocks, ``{"inwardIssue": A, "outwardIssue": B}`` reads "A blocks B".
+
+As Jira Cloud: a new link fires ``issuelink_created`` and ``jira:issue_updated`` (a ``Link``
+changelog item) for both issues; a request that duplicates a link answers 201 and makes
+no second link and no event (its comment, if any, is still added)."""
 
 from __future__ import annotations
 
@@ -51,10 +55,14 @@ async def create_link(request: web.Request) -> web.Response:
         )
     inward, outward = _issue(state, body.get("inwardIssue")), _issue(state, body.get("outwardIssue"))
     editor = IssueEditor(state.site, actor, api_version(request), state.clock.now())
-    link = editor.link(found_type.id, inward, outward)
-    editor.record(inward, [_link_item(outward, f"This issue {found_type.outward} {outward.key}")])
-    editor.record(outward, [_link_item(inward, f"This issue {found_type.inward} {inward.key}")])
-    state.events.issuelink_created(link)
+    if not _linked(state, found_type.id, inward, outward):
+        link = editor.link(found_type.id, inward, outward)
+        state.events.issuelink_created(link)
+        for issue, item in (
+            (inward, _link_item(outward, f"This issue {found_type.outward} {outward.key}")),
+            (outward, _link_item(inward, f"This issue {found_type.inward} {inward.key}")),
+        ):
+            state.events.issue_updated(issue, actor, editor.record(issue, [item]))
     comment = body.get("comment")
     if isinstance(comment, dict) and comment.get("body"):
         added = editor.add_comment(inward, read_body(comment["body"], api_version(request), "comment") or "")
@@ -95,6 +103,14 @@ def _issue(state: JiraState, reference: Any) -> Issue:
     if issue is None:
         raise JiraError(404, ISSUE_NOT_FOUND)
     return issue
+
+
+def _linked(state: JiraState, type_id: str, inward: Issue, outward: Issue) -> bool:
+    """Whether the very link exists: Jira answers a duplicate as created and makes no second one."""
+    return any(
+        link.type_id == type_id and link.inward_issue_id == inward.id and link.outward_issue_id == outward.id
+        for link in state.site.links_of(inward)
+    )
 
 
 def _link(state: JiraState, link_id: str) -> IssueLink:

@@ -12,7 +12,7 @@ from sandbox.jira.clock import platform_time
 from sandbox.jira.errors import JiraError
 from sandbox.jira.http import jira_json, query_int, site_base
 from sandbox.jira.issue_shape import SYSTEM_FIELDS, View, field_catalog
-from sandbox.jira.model import IssueType, Project
+from sandbox.jira.model import CustomField, IssueType, Project
 from sandbox.jira.routes import API
 from sandbox.jira.shapes import (
     Json,
@@ -209,7 +209,7 @@ async def createmeta(request: web.Request) -> web.Response:
                 "key": found.key,
                 "name": found.name,
                 "avatarUrls": avatar_urls(found.name),
-                "issuetypes": [_meta_issue_type(view, t, with_fields) for t in types],
+                "issuetypes": [_meta_issue_type(view, found, t, with_fields) for t in types],
             }
         )
     return jira_json({"expand": "projects", "projects": result})
@@ -220,7 +220,7 @@ async def createmeta_issue_types(request: web.Request) -> web.Response:
     state = state_of(request)
     view = state.view(request)
     found = _project(request)
-    types = [_meta_issue_type(view, state.site.issue_type(t), False) for t in found.issue_type_ids]
+    types = [_meta_issue_type(view, found, state.site.issue_type(t), False) for t in found.issue_type_ids]
     for entry in types:
         entry.pop("expand", None)
     return jira_json(_page(request, types, "issueTypes"))
@@ -234,7 +234,7 @@ async def createmeta_fields(request: web.Request) -> web.Response:
     type_id = request.match_info["type_id"]
     if type_id not in found.issue_type_ids:
         raise JiraError(400, "The issue type selected is invalid.")
-    metadata = create_fields(view, state.site.issue_type(type_id))
+    metadata = create_fields(view, found, state.site.issue_type(type_id))
     entries = [{**meta, "fieldId": field_id} for field_id, meta in metadata.items()]
     return jira_json(_page(request, entries, "fields"))
 
@@ -242,18 +242,20 @@ async def createmeta_fields(request: web.Request) -> web.Response:
 async def editmeta(request: web.Request) -> web.Response:
     require(request, "browse")
     state = state_of(request)
-    state.find_issue(request.match_info["issue"])  # 404 for an unknown issue
-    return jira_json({"fields": edit_fields(state.view(request))})
+    issue = state.find_issue(request.match_info["issue"])  # 404 for an unknown issue
+    project = state.site.project(issue.project_id)
+    assert project is not None
+    return jira_json({"fields": edit_fields(state.view(request), project)})
 
 
-def _meta_issue_type(view: View, issue_type: IssueType, with_fields: bool) -> Json:
+def _meta_issue_type(view: View, project: Project, issue_type: IssueType, with_fields: bool) -> Json:
     entry: Json = {**issue_type_details(view.base, issue_type, view.version), "expand": "fields"}
     if with_fields:
-        entry["fields"] = create_fields(view, issue_type)
+        entry["fields"] = create_fields(view, project, issue_type)
     return entry
 
 
-def create_fields(view: View, issue_type: IssueType) -> dict[str, Json]:
+def create_fields(view: View, project: Project, issue_type: IssueType) -> dict[str, Json]:
     """``FieldMetadata`` by field id for creating an issue of this type."""
     required = {"summary", "issuetype", "project"} | ({"parent"} if issue_type.hierarchy_level < 0 else set())
     settable = [
@@ -267,15 +269,27 @@ def create_fields(view: View, issue_type: IssueType) -> dict[str, Json]:
         "reporter",
         "priority",
     ]
-    return _field_metadata(view, settable, required)
+    return _field_metadata(view, project, settable, required)
 
 
-def edit_fields(view: View) -> dict[str, Json]:
+def edit_fields(view: View, project: Project) -> dict[str, Json]:
     settable = ["summary", "issuetype", "description", "labels", "parent", "assignee", "reporter", "priority"]
-    return _field_metadata(view, settable, {"summary", "issuetype"})
+    return _field_metadata(view, project, settable, {"summary", "issuetype"})
 
 
-def _field_metadata(view: View, settable: list[str], required: set[str]) -> dict[str, Json]:
+def project_custom_fields(view: View, project: Project) -> list[CustomField]:
+    """The custom fields of `project`'s screens: the site's, except where a field of the
+    project's own (team-managed) has the same name, and the project's own."""
+    fields = view.site.data.custom_fields
+    own = {field.name.lower() for field in fields if field.project_id == project.id}
+    return [
+        field
+        for field in fields
+        if field.project_id == project.id or (field.project_id is None and field.name.lower() not in own)
+    ]
+
+
+def _field_metadata(view: View, project: Project, settable: list[str], required: set[str]) -> dict[str, Json]:
     system = {f.id: f for f in SYSTEM_FIELDS}
     metadata: dict[str, Json] = {}
     for field_id in settable:
@@ -289,7 +303,7 @@ def _field_metadata(view: View, settable: list[str], required: set[str]) -> dict
             "hasDefaultValue": False,
             "operations": operations,
         }
-    for custom in view.site.data.custom_fields:
+    for custom in project_custom_fields(view, project):
         metadata[custom.id] = {
             "required": False,
             "schema": custom_field_schema(custom),

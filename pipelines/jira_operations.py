@@ -1,0 +1,256 @@
+"""Jira write jobs: `update_ticket` and `update_story_ticket`.
+
+Plan, then apply. The plan is made from what Jira holds: one `update_fields` operation for
+the fields asked for (with the fingerprints of their current values, so a field somebody
+edits meanwhile is not overwritten), a `set_parent` for a story's new epic, and one
+`link_issues` per link. A preview answers the current and the new values and stops; with
+`update_jira` the same plan goes through the applier, each operation recorded before the
+next, so a redelivered job never writes twice and an identical link is never made twice.
+Input Jira cannot take fails the job at once with 422: a story that is not a Story, a
+parent that is not an Epic, an unknown link type, a ticket linked to itself. An unknown
+ticket is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, fingerprint
+from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
+from bot.jobs.context import JobContext
+from bot.jobs.errors import JIRA, InvalidInputJobError, NotFoundJobError, jira_failure
+from bot.jobs.pipeline import Pipeline
+from schemas.jira_operations import (
+    IssueLinkRequest,
+    LinkCreated,
+    TicketUpdateResult,
+    UpdateStoryTicketRequest,
+    UpdateTicketRequest,
+)
+from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation
+
+pipeline = Pipeline("jira_operations")
+
+FIELDS = ("summary", "description", "test_cases", "mandays")
+STORY = "Story"
+EPIC = "Epic"
+
+
+async def update_ticket(job: JobContext) -> TicketUpdateResult:
+    request = UpdateTicketRequest.model_validate(job.request)
+    return await _update(job, request.ticket_key.upper(), request)
+
+
+async def update_story_ticket(job: JobContext) -> TicketUpdateResult:
+    request = UpdateStoryTicketRequest.model_validate(job.request)
+    return await _update(job, request.story_key.upper(), request)
+
+
+async def _update(
+    job: JobContext, key: str, request: UpdateTicketRequest | UpdateStoryTicketRequest
+) -> TicketUpdateResult:
+    record = job.record
+    if record.plan is None or record.result is None:  # not planned by an earlier attempt
+        await job.progress(f"Reading {key}", processed=0, total=1)
+        plan, draft = await Planner(job, key).plan(request)
+        await job.update(lambda current: _keep_plan(current, plan, draft))
+    plan, draft = job.record.plan or [], TicketUpdateResult.model_validate(job.record.result)
+    if not request.update_jira:
+        return draft
+    await job.progress(f"Writing {key}")
+
+    async def record_applied(entry: AppliedOperation) -> None:
+        await job.update(lambda current: current.applied.append(entry))
+
+    try:
+        applied = await Applier(job.runtime.jira).apply(plan, job.record.applied, record_applied)
+    except JiraError as err:
+        raise jira_failure(err, ticket_key=key) from None
+    await job.progress(f"Wrote {key}", processed=1, total=1)
+    return _final(key, draft, plan, applied)
+
+
+class Planner:
+    """Reads the ticket (and what its links and parent name) and makes the plan and the preview."""
+
+    def __init__(self, job: JobContext, key: str) -> None:
+        self._jira: JiraClient = job.runtime.jira
+        settings = job.runtime.settings.jira
+        self._key = key
+        self._field_ids = {
+            "summary": "summary",
+            "description": "description",
+            "test_cases": settings.test_cases_custom_field,
+            "mandays": settings.mandays_custom_field,
+        }
+
+    async def plan(
+        self, request: UpdateTicketRequest | UpdateStoryTicketRequest
+    ) -> tuple[list[PlanOperation], TicketUpdateResult]:
+        key = self._key
+        story = isinstance(request, UpdateStoryTicketRequest)
+        ticket = await self._ticket(key)
+        if story and ticket.issue_type != STORY:
+            raise InvalidInputJobError(
+                f"story_key {key} is a {ticket.issue_type}, not a Story: update-story-ticket changes Stories only",
+                ticket_key=key,
+            )
+        current = {
+            "summary": ticket.summary,
+            "description": ticket.description,
+            "test_cases": ticket.custom.get(self._field_ids["test_cases"]),
+            "mandays": ticket.custom.get(self._field_ids["mandays"]),
+        }
+        asked = {name: getattr(request, name) for name in FIELDS if getattr(request, name, None) is not None}
+        preview: dict[str, Any] = {"story_key" if story else "ticket_key": key}
+        would_change: dict[str, bool] = {}
+        plan: list[PlanOperation] = []
+        for name, value in asked.items():
+            preview[f"current_{name}"], preview[f"new_{name}"] = current[name], value
+            would_change[name] = (current[name] or "") != value
+        if asked:
+            plan.append(
+                PlanOperation(
+                    op_id=f"fields:{key}",
+                    kind="update_fields",
+                    ticket_key=key,
+                    payload={
+                        "fields": {self._field_ids[name]: value for name, value in asked.items()},
+                        "expect_sha256": {self._field_ids[name]: fingerprint(current[name]) for name in asked},
+                    },
+                )
+            )
+        parent_key = (
+            request.parent_key.upper() if isinstance(request, UpdateStoryTicketRequest) and request.parent_key else None
+        )
+        if parent_key is not None:
+            await self._check_parent(parent_key)
+            preview["current_parent_key"], preview["new_parent_key"] = ticket.parent_key, parent_key
+            would_change["parent_key"] = ticket.parent_key != parent_key
+            plan.append(
+                PlanOperation(
+                    op_id=f"parent:{key}",
+                    kind="set_parent",
+                    ticket_key=key,
+                    payload={"parent_key": parent_key, "expect_parent_key": ticket.parent_key},
+                )
+            )
+        if request.links:
+            link_plan, link_preview = await self._links(request.links)
+            plan += link_plan
+            preview["links"] = link_preview
+        kind = "Story ticket" if story else "Ticket"
+        draft = TicketUpdateResult(
+            success=True,
+            ticket_key=key,
+            updated_in_jira=False,
+            updates_applied=would_change,
+            preview=preview,
+            message=f"Preview: {kind} {key} would be updated. Set update_jira=true to commit.",
+        )
+        return plan, draft
+
+    async def _ticket(self, key: str, *, what: str = "Ticket") -> Ticket:
+        try:
+            return await self._jira.ticket(
+                key, custom_fields=(self._field_ids["test_cases"], self._field_ids["mandays"])
+            )
+        except JiraNotFoundError:
+            raise NotFoundJobError(f"{what} {key} not found in Jira", ticket_key=self._key, provider=JIRA) from None
+        except JiraError as err:
+            raise jira_failure(err, ticket_key=self._key) from None
+
+    async def _check_parent(self, parent_key: str) -> None:
+        parent = await self._ticket(parent_key, what="Parent")
+        if parent.issue_type != EPIC:
+            raise InvalidInputJobError(
+                f"parent_key {parent_key} is a {parent.issue_type}, not an Epic", ticket_key=self._key
+            )
+
+    async def _links(self, links: list[IssueLinkRequest]) -> tuple[list[PlanOperation], list[dict[str, Any]]]:
+        key = self._key
+        try:
+            types = {kind["name"].lower(): kind["name"] for kind in await self._jira.link_types()}
+            existing = await self._jira.issue_links(key)
+        except JiraError as err:
+            raise jira_failure(err, ticket_key=key) from None
+        plan: list[PlanOperation] = []
+        preview: list[dict[str, Any]] = []
+        for index, link in enumerate(links):
+            name = types.get(link.link_type.lower())
+            if name is None:
+                raise InvalidInputJobError(
+                    f"links[{index}].link_type {link.link_type!r} is not a link type of this Jira "
+                    f"(it has: {', '.join(sorted(types.values()))})",
+                    ticket_key=key,
+                )
+            target = link.target_key.upper()
+            if target == key:
+                raise InvalidInputJobError(
+                    f"links[{index}].target_key: {key} cannot be linked to itself", ticket_key=key
+                )
+            await self._ticket(target, what="Link target")
+            inward, outward = (key, target) if link.direction == "outward" else (target, key)
+            other = "outwardIssue" if link.direction == "outward" else "inwardIssue"
+            exists = any(
+                (found.get("type") or {}).get("name") == name and (found.get(other) or {}).get("key") == target
+                for found in existing
+            )
+            plan.append(
+                PlanOperation(
+                    op_id=f"link:{inward}:{name}:{outward}",
+                    kind="link_issues",
+                    ticket_key=key,
+                    payload={"link_type": name, "inward_key": inward, "outward_key": outward},
+                )
+            )
+            preview.append({"link_type": name, "target_key": target, "direction": link.direction, "exists": exists})
+        return plan, preview
+
+
+def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: TicketUpdateResult) -> None:
+    record.plan = plan
+    record.result = draft.model_dump(mode="json")
+
+
+def _final(
+    key: str, draft: TicketUpdateResult, plan: list[PlanOperation], applied: list[AppliedOperation]
+) -> TicketUpdateResult:
+    """What the update did, from the outcome of each operation."""
+    status = {entry.op_id: entry.outcome.get("status") for entry in applied}
+    written = {op.op_id for op in plan if status.get(op.op_id) in (APPLIED, ALREADY_APPLIED)}
+    updates: dict[str, bool] = {}
+    links: list[LinkCreated] = []
+    for op in plan:
+        if op.kind == "update_fields":
+            updates |= {name: op.op_id in written for name in draft.updates_applied if name != "parent_key"}
+        elif op.kind == "set_parent":
+            updates["parent_key"] = op.op_id in written
+        elif op.kind == "link_issues":
+            links.append(
+                LinkCreated(
+                    link_type=op.payload["link_type"],
+                    source_key=op.payload["inward_key"],
+                    target_key=op.payload["outward_key"],
+                    status="created" if status.get(op.op_id) == APPLIED else "already_exists",
+                )
+            )
+    conflict = CONFLICT in status.values()
+    message = (
+        f"{key} changed in Jira since it was read; the changed values were not overwritten"
+        if conflict
+        else f"Successfully updated {key}"
+    )
+    return draft.model_copy(
+        update={
+            "success": not conflict,
+            "updated_in_jira": not conflict,
+            "updates_applied": updates,
+            "links_created": links,
+            "message": message,
+        }
+    )
+
+
+pipeline.on(JobType.update_ticket, update_ticket)
+pipeline.on(JobType.update_story_ticket, update_story_ticket)
