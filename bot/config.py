@@ -91,6 +91,10 @@ class JiraSettings(Section):
     max_retries: int = Field(
         default=4, ge=0, le=10, description="Retries on 429 (after Retry-After), 5xx and no answer."
     )
+    notify_users: bool = Field(
+        default=True,
+        description="False: field writes send notifyUsers=false (Jira honours it for admins only).",
+    )
 
     @field_validator("url")
     @classmethod
@@ -109,7 +113,20 @@ class JiraSettings(Section):
 
 
 class ConfluenceSettings(Section):
-    url: str = Field(default="", description="Defaults to jira.url + /wiki.")
+    url: str = Field(
+        default="",
+        description=(
+            "Defaults to jira.url + /wiki, or for a scoped token's jira.url "
+            "(https://api.atlassian.com/ex/jira/<cloudId>) to .../ex/confluence/<cloudId>."
+        ),
+    )
+    site_url: str = Field(
+        default="",
+        description=(
+            "The site people browse (https://acme.atlassian.net): page links on it are read through url. "
+            "Empty: url's own site, or any *.atlassian.net site when url is an api.atlassian.com gateway."
+        ),
+    )
     email: str = ""
     token: SecretStr = SecretStr("")
 

@@ -1,4 +1,5 @@
-"""`POST /jira/update-ticket` and `POST /jira/update-story-ticket`: partial updates, preview by default."""
+"""`POST /jira/update-ticket`, `POST /jira/update-story-ticket` (partial updates) and
+`POST /jira/create-ticket`; all preview by default."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from aiohttp import web
 
 from bot.http.routes import RouteTable
 from handlers.submitting import submit
-from schemas.jira_operations import TicketUpdateResult, UpdateStoryTicketRequest, UpdateTicketRequest
+from schemas.jira_operations import (
+    CreateTicketRequest,
+    TicketCreateResult,
+    TicketUpdateResult,
+    UpdateStoryTicketRequest,
+    UpdateTicketRequest,
+)
 from schemas.jobs import JobAccepted, JobRecord, JobType
 
 routes = RouteTable("jira")
@@ -70,3 +77,37 @@ async def update_story_ticket(request: web.Request, body: UpdateStoryTicketReque
 
 def _result(record: JobRecord) -> TicketUpdateResult:
     return TicketUpdateResult.model_validate(record.result)
+
+
+@routes.post(
+    "/jira/create-ticket",
+    body=CreateTicketRequest,
+    response=TicketCreateResult,
+    responses=RESPONSES
+    | {
+        404: ("The epic, the story or a blocked ticket is not in Jira", None),
+        409: ("The story is held by another active job; see X-Active-Job-Id", None),
+        422: ("A field is invalid; `parent_key` is not an Epic; the site lacks the link types", None),
+    },
+    summary="Create a Task under an epic, split from a story",
+)
+async def create_ticket(request: web.Request, body: CreateTicketRequest) -> web.Response:
+    """Preview by default: `preview` shows the task and its links and nothing is created. With
+    `create_ticket` the Task is created under `parent_key`, linked to `story_key` ("Work item
+    split", or a stand-in the message names) and to each of `blocks`. The task carries the
+    job's `marker` label: a retried job finds it and never creates it twice."""
+    key = body.story_key.upper()
+    return await submit(
+        request,
+        JobType.create_ticket,
+        body,
+        ticket_keys=[key],
+        async_mode=body.async_mode,
+        queued_message=f"Task split from {key} queued",
+        result=_created,
+        update_jira=body.create_ticket,
+    )
+
+
+def _created(record: JobRecord) -> TicketCreateResult:
+    return TicketCreateResult.model_validate(record.result)

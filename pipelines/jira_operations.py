@@ -1,4 +1,4 @@
-"""Jira write jobs: `update_ticket` and `update_story_ticket`.
+"""Jira write jobs: `update_ticket`, `update_story_ticket` and `create_ticket`.
 
 Plan, then apply. The plan is made from what Jira holds: one `update_fields` operation for
 the fields asked for (with the fingerprints of their current values, so a field somebody
@@ -9,20 +9,26 @@ next, so a redelivered job never writes twice and an identical link is never mad
 Input Jira cannot take fails the job at once with 422: a story that is not a Story, a
 parent that is not an Epic, an unknown link type, a ticket linked to itself. An unknown
 ticket is 404.
+
+`create_ticket` plans one `create_issue` (a Task under the epic, labelled with the job's
+marker so the applier finds it again instead of creating it twice) and the links from and
+to the task it makes, which name it as "the key created by" that operation.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, fingerprint
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, created_by, fingerprint
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
 from bot.jobs.context import JobContext
 from bot.jobs.errors import JIRA, InvalidInputJobError, NotFoundJobError, jira_failure
 from bot.jobs.pipeline import Pipeline
 from schemas.jira_operations import (
+    CreateTicketRequest,
     IssueLinkRequest,
     LinkCreated,
+    TicketCreateResult,
     TicketUpdateResult,
     UpdateStoryTicketRequest,
     UpdateTicketRequest,
@@ -34,6 +40,12 @@ pipeline = Pipeline("jira_operations")
 FIELDS = ("summary", "description", "test_cases", "mandays")
 STORY = "Story"
 EPIC = "Epic"
+TASK = "Task"
+BLOCKS = "Blocks"
+# The story's link to a task split from it, and what stands in on a site without that type:
+# (link type, whether the story is the link's inward side: "STORY split to TASK").
+STORY_LINK_TYPES = (("Work item split", True), ("Cloners", False), ("Relates", True))
+CREATE_OP = "create"
 
 
 async def update_ticket(job: JobContext) -> TicketUpdateResult:
@@ -208,7 +220,7 @@ class Planner:
         return plan, preview
 
 
-def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: TicketUpdateResult) -> None:
+def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: TicketUpdateResult | TicketCreateResult) -> None:
     record.plan = plan
     record.result = draft.model_dump(mode="json")
 
@@ -252,5 +264,157 @@ def _final(
     )
 
 
+async def create_ticket(job: JobContext) -> TicketCreateResult:
+    request = CreateTicketRequest.model_validate(job.request)
+    key = request.story_key.upper()
+    if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
+        await job.progress(f"Reading {request.parent_key.upper()} and {key}", processed=0, total=1)
+        plan, draft = await _plan_create(job, request)
+        await job.update(lambda current: _keep_plan(current, plan, draft))
+    plan, draft = job.record.plan or [], TicketCreateResult.model_validate(job.record.result)
+    if not request.create_ticket:
+        return draft
+    await job.progress(f"Creating a task split from {key}")
+
+    async def record_applied(entry: AppliedOperation) -> None:
+        await job.update(lambda current: current.applied.append(entry))
+
+    try:
+        applied = await Applier(job.runtime.jira).apply(plan, job.record.applied, record_applied)
+    except JiraError as err:
+        raise jira_failure(err, ticket_key=key) from None
+    created = next(entry.outcome["key"] for entry in applied if entry.op_id == CREATE_OP)
+    await job.progress(f"Created {created}", processed=1, total=1)
+    return _created(created, draft, plan, applied)
+
+
+async def _plan_create(job: JobContext, request: CreateTicketRequest) -> tuple[list[PlanOperation], TicketCreateResult]:
+    """The create and its links; input Jira cannot take fails here, before anything is written."""
+    jira: JiraClient = job.runtime.jira
+    settings = job.runtime.settings.jira
+    story_key, parent_key = request.story_key.upper(), request.parent_key.upper()
+    blocks = list(dict.fromkeys(key.upper() for key in request.blocks))
+
+    async def read(key: str, what: str) -> Ticket:
+        try:
+            return await jira.ticket(key)
+        except JiraNotFoundError:
+            raise NotFoundJobError(f"{what} {key} not found in Jira", ticket_key=story_key, provider=JIRA) from None
+        except JiraError as err:
+            raise jira_failure(err, ticket_key=story_key) from None
+
+    parent = await read(parent_key, "Parent")
+    if parent.issue_type != EPIC:
+        raise InvalidInputJobError(
+            f"parent_key {parent_key} is a {parent.issue_type}, not an Epic", ticket_key=story_key
+        )
+    await read(story_key, "Story")
+    for key in blocks:
+        await read(key, "Blocked ticket")
+    try:
+        types = {kind["name"] for kind in await jira.link_types()}
+    except JiraError as err:
+        raise jira_failure(err, ticket_key=story_key) from None
+    story_type = next(((name, inward) for name, inward in STORY_LINK_TYPES if name in types), None)
+    if story_type is None or (blocks and BLOCKS not in types):
+        wanted = "Blocks" if story_type else " or ".join(f'"{name}"' for name, _ in STORY_LINK_TYPES)
+        raise InvalidInputJobError(f"this Jira has no {wanted} link type", ticket_key=story_key)
+
+    fields: dict[str, Any] = {
+        "project": {"key": parent.project},
+        "issuetype": {"name": TASK},
+        "parent": {"key": parent_key},
+        "summary": request.summary,
+        "description": request.description,
+    }
+    for name, field_id, value in (
+        ("test_cases", settings.test_cases_custom_field, request.test_cases),
+        ("mandays", settings.mandays_custom_field, request.mandays),
+    ):
+        if value is None:
+            continue
+        if not field_id:
+            raise InvalidInputJobError(f"{name}: jira.{name}_custom_field is not configured", ticket_key=story_key)
+        fields[field_id] = value
+    marker = f"augment-{job.record.job_id.replace('-', '')[:12].lower()}"
+    fields["labels"] = [marker]
+    task = created_by(CREATE_OP)
+    name, story_inward = story_type
+    link_ends = [(name, story_key, task) if story_inward else (name, task, story_key)]
+    link_ends += [(BLOCKS, task, key) for key in blocks]
+    plan = [PlanOperation(op_id=CREATE_OP, kind="create_issue", payload={"fields": fields, "marker": marker})]
+    plan += [
+        PlanOperation(
+            op_id=f"link:{index}:{link_type}",
+            kind="link_issues",
+            payload={"link_type": link_type, "inward_key": inward, "outward_key": outward},
+        )
+        for index, (link_type, inward, outward) in enumerate(link_ends)
+    ]
+    draft = TicketCreateResult(
+        success=True,
+        ticket_key=None,
+        created_in_jira=False,
+        marker=marker,
+        story_link_type=name,
+        preview={
+            "project": parent.project,
+            "parent_key": parent_key,
+            "summary": request.summary,
+            "description": request.description,
+            "test_cases": request.test_cases,
+            "mandays": request.mandays,
+            "links": [
+                {"link_type": link_type, "source_key": _shown(inward), "target_key": _shown(outward)}
+                for link_type, inward, outward in link_ends
+            ],
+        },
+        message=f"Preview: a Task under {parent_key} split from {story_key} would be created. "
+        f"Set create_ticket=true to create it.{_link_note(name)}",
+    )
+    return plan, draft
+
+
+def _link_note(story_link_type: str) -> str:
+    """What the answer says when the story's link is a stand-in."""
+    wanted = STORY_LINK_TYPES[0][0]
+    if story_link_type == wanted:
+        return ""
+    return f' This Jira has no "{wanted}" link type: the story is linked with "{story_link_type}".'
+
+
+def _shown(end: str | dict[str, str]) -> str:
+    return end if isinstance(end, str) else TASK.upper()
+
+
+def _created(
+    key: str, draft: TicketCreateResult, plan: list[PlanOperation], applied: list[AppliedOperation]
+) -> TicketCreateResult:
+    status = {entry.op_id: entry.outcome.get("status") for entry in applied}
+
+    def end(value: str | dict[str, str]) -> str:
+        return value if isinstance(value, str) else key
+
+    links = [
+        LinkCreated(
+            link_type=op.payload["link_type"],
+            source_key=end(op.payload["inward_key"]),
+            target_key=end(op.payload["outward_key"]),
+            status="created" if status.get(op.op_id) == APPLIED else "already_exists",
+        )
+        for op in plan
+        if op.kind == "link_issues"
+    ]
+    return draft.model_copy(
+        update={
+            "ticket_key": key,
+            "created_in_jira": True,
+            "links_created": links,
+            "message": f"Successfully created task {key}.{_link_note(draft.story_link_type)}",
+        }
+    )
+
+
 pipeline.on(JobType.update_ticket, update_ticket)
 pipeline.on(JobType.update_story_ticket, update_story_ticket)
+pipeline.on(JobType.create_ticket, create_ticket)

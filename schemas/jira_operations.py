@@ -80,3 +80,51 @@ class TicketUpdateResult(BaseModel):
         "asked for; `links`: the links asked for, each with `exists`."
     )
     message: str
+
+
+class CreateTicketRequest(RequestModel):
+    """`POST /jira/create-ticket`: a Task under an epic, split from a story."""
+
+    parent_key: TicketKey = Field(description="The epic the task goes under (an Epic; another type answers 422).")
+    summary: str = Field(min_length=1, max_length=255, description="The task's summary.")
+    description: str = Field(max_length=32_767, description="The task's description (wiki markup).")
+    story_key: TicketKey = Field(
+        description='The story the task is split from, linked with the site\'s "Work item split" type '
+        '("Cloners", else "Relates", on a site without it; the answer says which).'
+    )
+    test_cases: str | None = Field(
+        default=None, max_length=32_767, description="Test cases (the `jira.test_cases_custom_field`)."
+    )
+    blocks: list[TicketKey] = Field(
+        default_factory=list, max_length=50, description="Tickets the new task blocks (a `Blocks` link each)."
+    )
+    mandays: float | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="Mandays estimate (the `jira.mandays_custom_field`): the task's cycle time estimate, "
+        "as the caller has it. Absent: the field is left empty (Augment makes no estimate of its own yet).",
+    )
+    create_ticket: bool = Field(default=False, strict=True, description="Create in Jira. Default: preview only.")
+    async_mode: bool = Field(
+        default=False, strict=True, description="Answer 202 with a job id at once instead of waiting."
+    )
+
+
+class TicketCreateResult(BaseModel):
+    """The answer of `POST /jira/create-ticket`, preview or create."""
+
+    success: bool
+    ticket_key: str | None = Field(description="The created task; null in a preview.")
+    created_in_jira: bool
+    marker: str = Field(
+        description="The label the task carries (`augment-<first 12 hex digits of the job id>`): "
+        "how a retry finds it instead of creating it again, and how users find it (`labels = <marker>`)."
+    )
+    story_link_type: str = Field(description="The link type that joins the story and the task.")
+    links_created: list[LinkCreated] = Field(default_factory=list, description="After a create: each link.")
+    preview: dict[str, Any] = Field(
+        description="`project`, `parent_key`, `summary`, `description`, `test_cases`, `mandays` as they would "
+        "be set, and `links`: each link to make (`link_type`, `source_key`, `target_key`; `TASK` for the new one)."
+    )
+    message: str

@@ -49,6 +49,7 @@ class JobType(StrEnum):
     timeline_planning = "timeline_planning"
     update_ticket = "update_ticket"
     update_story_ticket = "update_story_ticket"
+    create_ticket = "create_ticket"
     apply = "apply"
     ping = "ping"
 

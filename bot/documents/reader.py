@@ -9,12 +9,18 @@ One reader serves one job: a batch describing 200 tickets of one epic reads its 
 once. Failures that will not change within a job (no such page, no permission) are
 remembered too; a timeout, a rate limit or a server error is not, so a later read tries
 again.
+
+Links are matched by the site people browse, which need not be the API's address: with a
+scoped API token or a service account the API is the gateway
+``https://api.atlassian.com/ex/confluence/<cloudId>``, while PRD links stay on
+``https://<site>.atlassian.net/wiki/...``; such a link is read through the gateway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import re
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -25,6 +31,7 @@ import requests
 from atlassian import Confluence
 from atlassian.errors import ApiError
 
+from bot.config import Settings
 from bot.documents.page_urls import is_tiny_link, page_id_from_url
 from bot.documents.storage_text import storage_to_text
 
@@ -67,11 +74,21 @@ class _Failure:
 
 class DocumentReader:
     def __init__(
-        self, url: str, email: str, token: str, *, timeout: float = 30.0, executor: Executor | None = None
+        self,
+        url: str,
+        email: str,
+        token: str,
+        *,
+        site_url: str = "",
+        timeout: float = 30.0,
+        executor: Executor | None = None,
     ) -> None:
-        """``url``: the Atlassian site (``https://acme.atlassian.net``); ``timeout``: seconds per
-        HTTP call, rounded up to whole seconds."""
+        """``url``: where the API is (``https://acme.atlassian.net``, or a gateway URL
+        ``https://api.atlassian.com/ex/confluence/<cloudId>``); ``site_url``: the site whose
+        page links are read (empty: ``url``'s site, or any ``*.atlassian.net`` site behind a
+        gateway); ``timeout``: seconds per HTTP call, rounded up to whole seconds."""
         self._site = _site_root(url)
+        self._links_site = _site_root(site_url) if site_url else ""
         self._executor = executor
         self._confluence = Confluence(
             url=f"{self._site}/wiki",
@@ -98,9 +115,11 @@ class DocumentReader:
             else:
                 detail = "it is not a Confluence page URL (expected .../wiki/spaces/KEY/pages/<id>/...)"
             raise DocumentError(shown, "not_a_page_url", detail)
-        if not _same_site(page_url, self._site):
+        if not self._our_link(page_url):
             raise DocumentError(
-                shown, "other_site", f"it is on another site; Augment reads Confluence pages from {self._site} only"
+                shown,
+                "other_site",
+                f"it is on another site; Augment reads Confluence pages from {self._shown_site} only",
             )
         fetch = self._fetches.get(page_id)
         if fetch is None:
@@ -111,6 +130,31 @@ class DocumentReader:
         if isinstance(outcome, _Failure):
             raise DocumentError(shown, outcome.reason, outcome.detail)
         return Document(url=shown, page_id=outcome.page_id, title=outcome.title, text=outcome.text)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DocumentReader:
+        """The reader for the configured Confluence (the `confluence` keys, else `jira`'s)."""
+        confluence, jira = settings.confluence, settings.jira
+        return cls(
+            confluence_api_url(confluence.url, jira.url),
+            confluence.email or jira.email,
+            confluence.token.get_secret_value() or jira.token.get_secret_value(),
+            site_url=confluence.site_url,
+        )
+
+    def _our_link(self, page_url: str) -> bool:
+        """On `site_url`; without one, on the API's site, or on any Cloud site behind a gateway."""
+        if self._links_site:
+            return _same_site(page_url, self._links_site)
+        if _is_gateway(self._site):
+            return (urlsplit(page_url.strip()).hostname or "").lower().endswith(CLOUD_SITE_SUFFIX)
+        return _same_site(page_url, self._site)
+
+    @property
+    def _shown_site(self) -> str:
+        if self._links_site or not _is_gateway(self._site):
+            return self._links_site or self._site
+        return f"Atlassian Cloud sites (*{CLOUD_SITE_SUFFIX})"
 
     async def _fetch(self, page_id: str) -> _Page | _Failure:
         try:
@@ -176,6 +220,27 @@ def _storage_of(page: object) -> str | None:
     storage = (page.get("body") or {}).get("storage") or {}
     value = storage.get("value") if isinstance(storage, dict) else None
     return value if isinstance(value, str) else None
+
+
+GATEWAY_HOST = "api.atlassian.com"
+CLOUD_SITE_SUFFIX = ".atlassian.net"
+_JIRA_GATEWAY = re.compile(r"https://api\.atlassian\.com/ex/jira/([^/?#]+)/?")
+
+
+def confluence_api_url(confluence_url: str, jira_url: str) -> str:
+    """Where Confluence's API is: `confluence_url` if set; else Jira's site, or, for a Jira
+    gateway URL (`https://api.atlassian.com/ex/jira/<cloudId>`), the same cloud's Confluence
+    gateway (`.../ex/confluence/<cloudId>`)."""
+    if confluence_url:
+        return _site_root(confluence_url)
+    gateway = _JIRA_GATEWAY.fullmatch(jira_url.strip())
+    if gateway:
+        return f"https://{GATEWAY_HOST}/ex/confluence/{gateway.group(1)}"
+    return _site_root(jira_url)
+
+
+def _is_gateway(url: str) -> bool:
+    return (urlsplit(url).hostname or "").lower() == GATEWAY_HOST
 
 
 def _site_root(url: str) -> str:

@@ -11,6 +11,12 @@ edited by somebody meanwhile and is not overwritten. A link that exists already,
 parent that is already the target, counts as done (`already_applied`); a parent someone
 changed since the plan was made is a conflict, like a field.
 
+A created issue carries its plan's `marker` as a label; before creating, the applier looks
+for it (JQL `labels = <marker>`), so a crash after Jira made the issue but before it was
+recorded finds that issue instead of making a second. Later operations name the created
+issue as `created_by(<op id>)` and get its key when they are applied. (Jira Cloud's search
+can lag a write by a few seconds; a redelivered job comes back after `ack_wait`, later.)
+
 No text over Jira's 32,767-character limit is sent: plans are made with fitted text
 (`bot.formatting.limits`), and a longer value that reaches the applier anyway is cut
 the same way, before it is compared with what Jira holds.
@@ -18,12 +24,13 @@ the same way, before it is compared with what Jira holds.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.formatting.limits import fit_wiki
-from bot.jira.client import JiraClient
+from bot.jira.client import JiraClient, JiraError, backoff_seconds
 from bot.jira.comments import post_once
 from schemas.jobs import AppliedOperation, PlanOperation
 
@@ -47,7 +54,8 @@ class Applier:
         for operation in plan:
             if operation.op_id in done:
                 continue
-            entry = AppliedOperation(op_id=operation.op_id, outcome=await self._apply(operation))
+            resolved = _resolved(operation, {entry.op_id: entry.outcome.get("key") for entry in results})
+            entry = AppliedOperation(op_id=operation.op_id, outcome=await self._apply(resolved))
             await record(entry)
             results.append(entry)
         return results
@@ -62,6 +70,8 @@ class Applier:
             return await self._link_issues(operation)
         if operation.kind == "set_parent":
             return await self._set_parent(operation)
+        if operation.kind == "create_issue":
+            return await self._create_issue(operation)
         raise ValueError(f"operation kind {operation.kind!r} cannot be applied yet")
 
     async def _update_fields(self, operation: PlanOperation) -> dict[str, Any]:
@@ -101,6 +111,39 @@ class Applier:
             return {"status": CONFLICT, "changed_fields": ["parent"]}
         await self._jira.set_parent(key, target)
         return {"status": APPLIED}
+
+    async def _create_issue(self, operation: PlanOperation) -> dict[str, Any]:
+        """Create the issue unless one carries the plan's `marker` label; `key` is the issue's.
+        A 5xx or no answer may follow an issue Jira made, so it looks again before retrying."""
+        marker = operation.payload["marker"]
+        fields = {name: _fitted(value) for name, value in operation.payload["fields"].items()}
+        for attempt in range(1, self._jira.attempts + 1):
+            found = await self._jira.search_keys(f'labels = "{marker}" ORDER BY key', 1)
+            if found:
+                return {"status": ALREADY_APPLIED, "key": found[0]}
+            try:
+                return {"status": APPLIED, "key": await self._jira.create_issue(fields)}
+            except JiraError as err:
+                if not err.transient or err.status == 429 or attempt == self._jira.attempts:
+                    raise
+            await asyncio.sleep(backoff_seconds(attempt))
+        raise AssertionError("unreachable")
+
+
+def created_by(op_id: str) -> dict[str, str]:
+    """In a plan: the key of the issue the `create_issue` operation `op_id` creates."""
+    return {"created_by": op_id}
+
+
+def _resolved(operation: PlanOperation, created: dict[str, Any]) -> PlanOperation:
+    """The operation with each `created_by(...)` in its payload replaced by the created key."""
+
+    def key(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"created_by"}:
+            return created[value["created_by"]]
+        return value
+
+    return operation.model_copy(update={"payload": {name: key(value) for name, value in operation.payload.items()}})
 
 
 def _fitted(value: Any) -> Any:

@@ -159,8 +159,13 @@ class JiraClient:
     async def update_fields(self, key: str, fields: dict[str, Any]) -> None:
         # One PUT through the library's session: `Issue.update()` also reads the issue before
         # and after, and every extra call is one more chance of a 429 in a big batch.
+        # `jira.notify_users: false` adds notifyUsers=false; Jira honours it for admins only.
         body = json.dumps({"fields": fields})
-        await self._call(f"update {key}", lambda jira: jira._session.put(jira._get_url(f"issue/{key}"), data=body))
+        params = None if self._settings.notify_users else {"notifyUsers": "false"}
+        await self._call(
+            f"update {key}",
+            lambda jira: jira._session.put(jira._get_url(f"issue/{key}"), data=body, params=params),
+        )
 
     async def add_comment(self, key: str, body: str) -> None:
         """Post once: a 5xx or no answer may follow a comment Jira made, so it is not retried
@@ -229,6 +234,17 @@ class JiraClient:
 
     async def set_parent(self, key: str, parent_key: str) -> None:
         await self.update_fields(key, {"parent": {"key": parent_key}})
+
+    async def create_issue(self, fields: dict[str, Any]) -> str:
+        """Create an issue; its key. Not retried after a 5xx or no answer, since Jira may have
+        made it: the caller looks for it before trying again (`bot.jira.applier`)."""
+        body = json.dumps({"fields": fields})
+
+        def create(jira: JIRA) -> str:
+            response = jira._session.post(jira._get_url("issue"), data=body)
+            return str(response.json()["key"])
+
+        return await self._call("create an issue", create, repeatable=False)
 
 
 def _search_page(jira: JIRA, *, jql: str, token: str | None, size: int) -> dict[str, Any]:

@@ -65,12 +65,7 @@ class TicketContextReader:
         self._jira = jira
         self._fields = ProjectFields(settings, jira)
         self._budget = settings.generation.context_token_budget
-        confluence, jira_settings = settings.confluence, settings.jira
-        self._documents = DocumentReader(
-            confluence.url.removesuffix("/wiki") or jira_settings.url,
-            confluence.email or jira_settings.email,
-            confluence.token.get_secret_value() or jira_settings.token.get_secret_value(),
-        )
+        self._documents = DocumentReader.from_settings(settings)
         self._parents: dict[str, asyncio.Task[_Read | None]] = {}
 
     async def read(self, ticket_key: str) -> TicketContext:

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.confluence import add_confluence_routes
-from sandbox.jira.auth import auth_middleware
+from sandbox.jira.auth import auth_middleware, current_user
 from sandbox.jira.errors import JiraError
 from sandbox.jira.faults import ADMIN_PREFIX
 from sandbox.jira.http import jira_json
@@ -43,7 +43,7 @@ def build_jira_app(state: JiraState) -> web.Application:
     app[STATE] = state
     for area in (platform, issues, comments, links, search, agile, webhooks, admin):
         area.add_routes(app)
-    add_confluence_routes(app, state.pages)
+    add_confluence_routes(app, state.pages, lambda request: current_user(request).account_id)
     app.on_cleanup.append(_close_dispatcher)
     return app
 

@@ -44,6 +44,8 @@ class IssueChange:
     group: ChangeGroup | None = None
     comments: list[Comment] = field(default_factory=list)
     links: list[IssueLink] = field(default_factory=list)
+    # Whether Jira would e-mail watchers about it: always, unless an admin sent notifyUsers=false.
+    notified: bool = True
 
 
 def read_body(value: Any, version: str, field_id: str) -> str | None:
@@ -111,7 +113,9 @@ class IssueEditor:
         self._apply_operations(issue, operations, change)
         return change
 
-    def edit(self, issue: Issue, body: Any) -> IssueChange:
+    def edit(self, issue: Issue, body: Any, *, notify_users: bool = True) -> IssueChange:
+        """Apply a PUT body. ``notify_users=False`` (``?notifyUsers=false``) silences the
+        notification only when the actor is an admin; anyone else's request ignores it."""
         fields, updates = _split_body(body)
         errors: dict[str, str] = {}
         for name in fields.keys() & _ON_CREATE_ONLY:
@@ -130,7 +134,7 @@ class IssueEditor:
         if "parent" in values or "issuetype" in values:
             self._check_hierarchy(issue.id, issue.project_id, values.get("parent", issue.parent_id), new_type)
         operations = self._read_operations(updates)
-        change = IssueChange(issue)
+        change = IssueChange(issue, notified=notify_users or self.actor.role != "admin")
         items = self._apply(issue, values, record=True)
         self._apply_operations(issue, operations, change)
         if items:

@@ -49,6 +49,8 @@ class JiraState:
         )
         self.events = WebhookEvents(lambda: self.site, lambda: self.base_url, self.clock.now, self.dispatcher)
         self.request_counts: Counter[str] = Counter()
+        # Issue edits in order: (key, whether Jira would have notified watchers).
+        self.edit_notifications: list[tuple[str, bool]] = []
 
     # --- lifecycle ----------------------------------------------------------------
 

@@ -119,3 +119,65 @@ async def test_epic_links_open_the_pages(sandbox: Sandbox, jira_http: aiohttp.Cl
             assert old_style.status == 200
     assert page.status == 200 and page.content_type == "text/html"
     assert "<h1>PRD: Self-serve data export</h1>" in html
+
+
+# --- page writes: bring your own PRD --------------------------------------------------
+
+_PRD = (
+    "<h2>Story Ticket List</h2><table><tbody><tr><th>Title</th></tr>"
+    "<tr><td>Export &amp; import</td></tr></tbody></table>"
+)
+
+
+def _status_and_message(error: HTTPError) -> tuple[int, str]:
+    assert error.response is not None
+    return error.response.status_code, error.response.json()["message"]
+
+
+async def test_v1_create_and_update_a_page(confluence: Confluence, sandbox: Sandbox) -> None:
+    created = await asyncio.to_thread(confluence.create_page, "AUG", "PRD: Bulk import", _PRD)
+    page_id = created["id"]
+    assert created["version"]["number"] == 1
+    assert created["version"]["by"]["accountId"] == sandbox.bot.account_id
+
+    updated = await asyncio.to_thread(confluence.update_page, page_id, "PRD: Bulk import", _PRD + "<p>v2</p>")
+    assert updated["version"]["number"] == 2
+    read = await asyncio.to_thread(confluence.get_page_by_id, page_id, expand="body.storage,version")
+    assert read["body"]["storage"]["value"] == _PRD + "<p>v2</p>"
+    assert read["version"]["number"] == 2
+
+    async with aiohttp.ClientSession() as browser:
+        async with browser.get(f"{sandbox.confluence_url}/spaces/AUG/pages/{page_id}") as response:
+            assert response.status == 200 and "Export &amp; import" in await response.text()
+
+
+async def test_v1_update_with_a_stale_version_is_a_conflict(confluence: Confluence) -> None:
+    stale = {"id": "98305", "type": "page", "title": "PRD: Self-serve data export", "version": {"number": 4}}
+    with pytest.raises(HTTPError) as raised:
+        await asyncio.to_thread(confluence.put, "rest/api/content/98305", data=stale)
+    assert _status_and_message(raised.value) == (409, "Version must be incremented on update. Current version is: 4")
+    page = await asyncio.to_thread(confluence.get_page_by_id, "98305", expand="version")
+    assert page["version"]["number"] == 4
+
+
+async def test_v1_a_second_page_with_the_same_title_is_refused(confluence: Confluence) -> None:
+    with pytest.raises(HTTPError) as raised:
+        await asyncio.to_thread(confluence.create_page, "AUG", "PRD: Self-serve data export", _PRD)
+    status, message = _status_and_message(raised.value)
+    assert status == 400 and "already exists" in message
+
+
+async def test_v2_create_and_update_a_page(confluence_v2: ConfluenceV2, confluence: Confluence) -> None:
+    created = await asyncio.to_thread(confluence_v2.create_page, "65538", "RFC: Bulk import", _PRD)
+    page_id = created["id"]
+    assert created["version"]["number"] == 1 and created["body"]["storage"]["value"] == _PRD
+
+    updated = await asyncio.to_thread(confluence_v2.update_page, page_id, body="<p>rewritten</p>")
+    assert updated["version"]["number"] == 2 and updated["title"] == "RFC: Bulk import"
+    # The v1 API sees the same page.
+    read = await asyncio.to_thread(confluence.get_page_by_id, page_id, expand="body.storage")
+    assert read["body"]["storage"]["value"] == "<p>rewritten</p>"
+
+    with pytest.raises(HTTPError) as raised:
+        await asyncio.to_thread(confluence_v2.update_page, page_id, body="<p>late</p>", version=1)
+    assert raised.value.response is not None and raised.value.response.status_code == 409

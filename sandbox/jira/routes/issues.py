@@ -43,9 +43,13 @@ async def edit_issue(request: web.Request) -> web.Response:
     state = state_of(request)
     issue = state.find_issue(request.match_info["issue"])
     body = await read_json(request)
-    change = IssueEditor(state.site, actor, api_version(request), state.clock.now()).edit(issue, body)
+    notify_users = request.query.get("notifyUsers", "true").lower() != "false"
+    change = IssueEditor(state.site, actor, api_version(request), state.clock.now()).edit(
+        issue, body, notify_users=notify_users
+    )
     if change.group is not None:
         state.events.issue_updated(issue, actor, change.group)
+        state.edit_notifications.append((issue.key, change.notified))
     announce_side_effects(state, change, actor)
     if request.query.get("returnIssue") == "true":
         return jira_json(issue_bean(state.view(request), issue, FieldSelection.parse([], "*all"), set()))

@@ -1,0 +1,222 @@
+"""`POST /jira/create-ticket` end to end: preview, create, the link fallback, and a worker
+SIGKILLed after Jira made the task but before the job recorded it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from bot.app import create_app
+from bot.services import SERVICES
+from sandbox import Sandbox
+from tests.fixtures.nats import make_settings
+from tests.fixtures.service import (
+    SANDBOXED,
+    AugmentProcess,
+    SandboxedService,
+    eventually,
+    finished,
+    service_environment,
+    wait_for_job,
+)
+
+TEST_CASES = "customfield_10052"
+MANDAYS = "customfield_10053"
+CREATE_ROUTE = "POST /rest/api/{version}/issue"
+REQUEST = {
+    "parent_key": "DEMO-1",
+    "summary": "Write the CSV encoder",
+    "description": "h2. Purpose\nEncode rows as CSV.",
+    "story_key": "DEMO-2",
+    "test_cases": "# Given rows, a CSV file",
+    "blocks": ["DEMO-8"],
+    "mandays": 2.5,
+}
+
+
+async def post(sandboxed: SandboxedService, body: dict[str, Any]) -> tuple[int, Any]:
+    response = await sandboxed.client.post("/jira/create-ticket", json=body)
+    return response.status, await response.json()
+
+
+async def labelled(sandbox: Sandbox, marker: str) -> list[dict[str, Any]]:
+    """The issues carrying `marker`, read as the sandbox's admin."""
+    person = sandbox.admin
+    headers = {"Authorization": aiohttp.encode_basic_auth(person.email, person.api_token)}
+    async with aiohttp.ClientSession() as session:
+        url = f"{sandbox.jira_url}/rest/api/2/search/jql"
+        params = {"jql": f"labels = {marker}", "fields": f"summary,issuetype,parent,labels,issuelinks,{MANDAYS}"}
+        async with session.get(url, params=params, headers=headers) as response:
+            assert response.status == 200, await response.text()
+            return (await response.json())["issues"]
+
+
+def link_set(issue: dict[str, Any]) -> set[tuple[str, str | None, str | None]]:
+    return {
+        (link["type"]["name"], link.get("outwardIssue", {}).get("key"), link.get("inwardIssue", {}).get("key"))
+        for link in issue["fields"]["issuelinks"]
+    }
+
+
+async def test_preview_shows_the_task_and_its_links_and_creates_nothing(sandboxed: SandboxedService) -> None:
+    status, body = await post(sandboxed, REQUEST)
+    assert status == 200, body
+    assert body["created_in_jira"] is False and body["ticket_key"] is None
+    assert body["story_link_type"] == "Work item split"
+    assert body["marker"].startswith("augment-")
+    assert body["preview"] == {
+        "project": "DEMO",
+        "parent_key": "DEMO-1",
+        "summary": REQUEST["summary"],
+        "description": REQUEST["description"],
+        "test_cases": REQUEST["test_cases"],
+        "mandays": 2.5,
+        "links": [
+            {"link_type": "Work item split", "source_key": "DEMO-2", "target_key": "TASK"},
+            {"link_type": "Blocks", "source_key": "TASK", "target_key": "DEMO-8"},
+        ],
+    }
+    assert body["message"].startswith("Preview: a Task under DEMO-1 split from DEMO-2 would be created.")
+    assert await labelled(sandboxed.sandbox, body["marker"]) == []
+    assert (await sandboxed.jira_requests())["by_route"].get(CREATE_ROUTE, 0) == 0
+
+
+async def test_create_makes_one_task_under_the_epic_with_links_test_cases_and_mandays(
+    sandboxed: SandboxedService,
+) -> None:
+    status, body = await post(sandboxed, REQUEST | {"create_ticket": True})
+    assert status == 200, body
+    key = body["ticket_key"]
+    assert body["success"] is True and body["created_in_jira"] is True
+    assert body["message"] == f"Successfully created task {key}."
+    assert body["links_created"] == [
+        {"link_type": "Work item split", "source_key": "DEMO-2", "target_key": key, "status": "created"},
+        {"link_type": "Blocks", "source_key": key, "target_key": "DEMO-8", "status": "created"},
+    ]
+    [issue] = await labelled(sandboxed.sandbox, body["marker"])
+    assert issue["key"] == key
+    held = await sandboxed.jira(
+        "GET",
+        f"/rest/api/2/issue/{key}?fields=summary,description,issuetype,parent,labels,issuelinks,{TEST_CASES},{MANDAYS}",
+    )
+    fields = held["fields"]
+    assert fields["issuetype"]["name"] == "Task" and fields["parent"]["key"] == "DEMO-1"
+    assert fields["summary"] == REQUEST["summary"] and fields["description"] == REQUEST["description"]
+    assert fields[TEST_CASES] == REQUEST["test_cases"] and fields[MANDAYS] == 2.5
+    assert fields["labels"] == [body["marker"]]
+    assert link_set(held) == {("Work item split", None, "DEMO-2"), ("Blocks", "DEMO-8", None)}
+
+    [job] = await sandboxed.jobs()
+    record = await (await sandboxed.client.get(f"/jobs/{job['job_id']}")).json()
+    assert record["job_type"] == "create_ticket"
+    assert [op["kind"] for op in record["plan"]] == ["create_issue", "link_issues", "link_issues"]
+    assert [entry["outcome"]["status"] for entry in record["applied"]] == ["applied"] * 3
+    assert record["applied"][0]["outcome"]["key"] == key
+
+
+async def test_a_site_without_work_item_split_links_the_story_with_cloners_and_says_so(
+    sandboxed: SandboxedService,
+) -> None:
+    snapshot = await sandboxed.jira("GET", "/_sandbox/snapshot")
+    kinds = snapshot["site"]["link_types"]
+    snapshot["site"]["link_types"] = [kind for kind in kinds if kind["name"] != "Work item split"]
+    await sandboxed.jira("PUT", "/_sandbox/snapshot", json=snapshot)
+
+    request = {key: REQUEST[key] for key in ("parent_key", "summary", "description", "story_key")}
+    status, body = await post(sandboxed, request | {"create_ticket": True})
+    assert status == 200, body
+    key = body["ticket_key"]
+    assert body["story_link_type"] == "Cloners"
+    assert body["message"] == (
+        f'Successfully created task {key}. This Jira has no "Work item split" link type: '
+        'the story is linked with "Cloners".'
+    )
+    assert body["links_created"] == [
+        {"link_type": "Cloners", "source_key": key, "target_key": "DEMO-2", "status": "created"}
+    ]
+    [issue] = await labelled(sandboxed.sandbox, body["marker"])
+    assert link_set(issue) == {("Cloners", "DEMO-2", None)}
+    assert issue["fields"][MANDAYS] is None  # no mandays given: none is set
+
+
+async def test_a_preview_applied_later_creates_the_task_once(sandboxed: SandboxedService) -> None:
+    status, preview = await post(sandboxed, REQUEST)
+    assert status == 200, preview
+    [job] = await sandboxed.jobs()
+    response = await sandboxed.client.post(f"/jobs/{job['job_id']}/apply", json={})
+    assert response.status == 200, await response.text()
+    again = await sandboxed.client.post(f"/jobs/{job['job_id']}/apply", json={})
+    assert again.status == 409  # already applied: nothing is created again
+    [issue] = await labelled(sandboxed.sandbox, preview["marker"])
+    assert link_set(issue) == {("Work item split", None, "DEMO-2"), ("Blocks", "DEMO-8", None)}
+
+
+async def test_an_epic_that_is_not_an_epic_is_refused_before_anything_is_created(sandboxed: SandboxedService) -> None:
+    status, body = await post(sandboxed, REQUEST | {"parent_key": "DEMO-3", "create_ticket": True})
+    assert status == 422, body
+    assert body["detail"].startswith("parent_key DEMO-3 is a Story, not an Epic")
+    assert (await sandboxed.jira_requests())["by_route"].get(CREATE_ROUTE, 0) == 0
+
+
+def worker_environment(settings: Any, sandbox: Sandbox) -> dict[str, str]:
+    bot = sandbox.bot
+    return service_environment(
+        settings,
+        JIRA_URL=sandbox.jira_url,
+        JIRA_EMAIL=bot.email,
+        JIRA_TOKEN=bot.api_token,
+        JIRA_MAX_RETRIES="6",
+        JIRA_TEST_CASES_CUSTOM_FIELD=TEST_CASES,
+        JIRA_MANDAYS_CUSTOM_FIELD=MANDAYS,
+        OPENAI_API_KEY="sandbox",
+        OPENAI_BASE_URL=f"{sandbox.llm_url}/openai/v1",
+    )
+
+
+async def sandbox_admin(sandbox: Sandbox, method: str, path: str, **kwargs: Any) -> Any:
+    async with aiohttp.ClientSession() as session:
+        async with session.request(method, sandbox.jira_url + path, **kwargs) as response:
+            assert response.status < 300, await response.text()
+            return await response.json() if response.content_type == "application/json" else None
+
+
+async def test_a_worker_killed_after_jira_created_the_task_but_before_the_record_creates_no_second(
+    aiohttp_client: Callable[..., Any], nats_url: str, augment_processes: Callable[..., AugmentProcess]
+) -> None:
+    settings = make_settings(nats_url, sandbox=SANDBOXED, jira={"max_retries": 6})
+    api = await aiohttp_client(create_app(settings, with_worker=False))
+    sandbox = api.app[SERVICES].runtime.sandbox
+    assert sandbox is not None
+    doomed = augment_processes("worker", worker_environment(settings, sandbox))
+    # Jira makes the task but its answer is lost (504), and every call is slow: the worker is
+    # between "Jira made it" and "recorded" for over a second, looking before trying again.
+    await sandbox_admin(
+        sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 700, "server_error_after_write_rate": 1}
+    )
+    response = await api.post("/jira/create-ticket", json=REQUEST | {"create_ticket": True, "async_mode": True})
+    assert response.status == 202, await response.text()
+    job_id = (await response.json())["job_id"]
+
+    async def create_seen() -> bool:
+        counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
+        return counts["by_route"].get(CREATE_ROUTE, 0) >= 1
+
+    await eventually(create_seen, "the worker's create reached Jira", seconds=60)
+    doomed.kill()
+    record = await (await api.get(f"/jobs/{job_id}")).json()
+    assert record["applied"] == []  # Jira made the task; the job never recorded it
+    marker = record["result"]["marker"]
+    assert len(await labelled(sandbox, marker)) == 1
+
+    await sandbox_admin(sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 0, "server_error_after_write_rate": 0})
+    augment_processes("worker", worker_environment(settings, sandbox))
+    job = await wait_for_job(api, job_id, finished, timeout=60)
+    assert job["status"] == "completed", job
+    [issue] = await labelled(sandbox, marker)
+    assert job["result"]["ticket_key"] == issue["key"]
+    assert job["applied"][0]["outcome"] == {"status": "already_applied", "key": issue["key"]}
+    assert link_set(issue) == {("Work item split", None, "DEMO-2"), ("Blocks", "DEMO-8", None)}
+    counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
+    assert counts["by_route"][CREATE_ROUTE] == 1
