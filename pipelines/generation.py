@@ -63,10 +63,7 @@ async def describe_single(job: JobContext) -> TicketDescription:
         await job.update(lambda record: _keep_single_draft(record, work))
     if request.update_jira:
         await job.progress(f"Writing the description of {request.ticket_key}")
-        try:
-            work.applied = await Applier(job.runtime.jira).apply(work.plan, work.applied, _record_applied(job))
-        except JiraError as err:
-            raise jira_failure(err, ticket_key=request.ticket_key) from None
+        work.applied = await job.apply(work.plan, ticket_key=request.ticket_key)
     return _final(work)
 
 
@@ -275,13 +272,6 @@ def _keep_single_draft(record: JobRecord, work: TicketWork) -> None:
     record.result = work.draft.model_dump(mode="json")
     usage = work.draft.usage
     record.usage = record.usage.plus(usage)
-
-
-def _record_applied(job: JobContext):
-    async def record(entry: AppliedOperation) -> None:
-        await job.update(lambda current: current.applied.append(entry))
-
-    return record
 
 
 def _final(work: TicketWork) -> TicketDescription:

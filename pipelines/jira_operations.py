@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, created_by, fingerprint
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, created_by, fingerprint
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
 from bot.jobs.context import JobContext
 from bot.jobs.errors import JIRA, InvalidInputJobError, NotFoundJobError, jira_failure
@@ -70,14 +70,7 @@ async def _update(
     if not request.update_jira:
         return draft
     await job.progress(f"Writing {key}")
-
-    async def record_applied(entry: AppliedOperation) -> None:
-        await job.update(lambda current: current.applied.append(entry))
-
-    try:
-        applied = await Applier(job.runtime.jira).apply(plan, job.record.applied, record_applied)
-    except JiraError as err:
-        raise jira_failure(err, ticket_key=key) from None
+    applied = await job.apply(plan, ticket_key=key)
     await job.progress(f"Wrote {key}", processed=1, total=1)
     return _final(key, draft, plan, applied)
 
@@ -275,14 +268,7 @@ async def create_ticket(job: JobContext) -> TicketCreateResult:
     if not request.create_ticket:
         return draft
     await job.progress(f"Creating a task split from {key}")
-
-    async def record_applied(entry: AppliedOperation) -> None:
-        await job.update(lambda current: current.applied.append(entry))
-
-    try:
-        applied = await Applier(job.runtime.jira).apply(plan, job.record.applied, record_applied)
-    except JiraError as err:
-        raise jira_failure(err, ticket_key=key) from None
+    applied = await job.apply(plan, ticket_key=key)
     created = next(entry.outcome["key"] for entry in applied if entry.op_id == CREATE_OP)
     await job.progress(f"Created {created}", processed=1, total=1)
     return _created(created, draft, plan, applied)

@@ -7,13 +7,16 @@ another attempt may help.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from bot.jira.applier import Applier
+from bot.jira.client import JiraError
+from bot.jobs.errors import jira_failure
 from bot.jobs.store import Updated
-from schemas.jobs import JobRecord, JobStatus, JobType
+from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType, PlanOperation
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -77,6 +80,19 @@ class JobContext:
                 record.progress.total = total
 
         await self.update(report)
+
+    async def apply(self, plan: Sequence[PlanOperation], *, ticket_key: str) -> list[AppliedOperation]:
+        """Carry out `plan` through the one applier, recording each operation in this job's
+        record before the next: a redelivered job goes on after the last one recorded. A Jira
+        failure becomes a job error concerning `ticket_key`."""
+
+        async def record(entry: AppliedOperation) -> None:
+            await self.update(lambda current: current.applied.append(entry))
+
+        try:
+            return await Applier(self.runtime.jira).apply(plan, self.record.applied, record)
+        except JiraError as err:
+            raise jira_failure(err, ticket_key=ticket_key) from None
 
     async def check_cancelled(self) -> None:
         record = await self._store.get(self.job_id)
