@@ -95,6 +95,13 @@ class JiraSettings(Section):
         default=True,
         description="False: field writes send notifyUsers=false (Jira honours it for admins only).",
     )
+    search_settle_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=300,
+        description="How long Jira's search may lag a write: a resumed job that may have created an "
+        "issue searches for it no sooner than this after the attempt.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -203,6 +210,30 @@ class GenerationSettings(Section):
 class PromptSettings(Section):
     directory: Path | None = Field(default=None, description="Templates here replace the built-in ones.")
     projects: dict[str, Path] = Field(default_factory=dict, description="Project key → a directory of templates.")
+
+
+class PlanningSettings(Section):
+    """Limits the planning jobs put in their prompts and check the LLM's answers against."""
+
+    teams: list[str] = Field(
+        default_factory=lambda: ["Backend", "Frontend", "QA", "DevOps", "Fullstack"],
+        min_length=1,
+        max_length=20,
+        description="The teams a task may be given to.",
+    )
+    max_task_days: float = Field(default=10, gt=0, le=60, description="The largest estimate of one task, in man-days.")
+    max_stories: int = Field(default=15, ge=1, le=30, description="Stories proposed for an epic at most.")
+    max_tasks_per_story: int = Field(default=12, ge=1, le=30, description="Tasks planned for a story at most.")
+
+    @field_validator("teams")
+    @classmethod
+    def _team_names(cls, teams: list[str]) -> list[str]:
+        names = [team.strip() for team in teams]
+        if any(not name or len(name) > 80 for name in names):
+            raise ValueError("team names must be 1 to 80 characters")
+        if len({name.casefold() for name in names}) != len(names):
+            raise ValueError("team names must be unique (case is ignored)")
+        return names
 
 
 class NatsSettings(Section):
@@ -444,6 +475,7 @@ class Settings(BaseSettings):
     moonshot: ProviderSettings = ProviderSettings()
     generation: GenerationSettings = GenerationSettings()
     prompts: PromptSettings = PromptSettings()
+    planning: PlanningSettings = PlanningSettings()
     nats: NatsSettings = NatsSettings()
     auth: AuthSettings = AuthSettings()
     webhooks: WebhookSettings = WebhookSettings()

@@ -149,6 +149,8 @@ def _check_preview(source: JobRecord) -> None:
         raise ApiError(409, f"Job {job_id} {status.value}; it has no plan to apply")
     if source.request.get("update_jira") is True:
         raise ApiError(409, f"Job {job_id} wrote to Jira itself (update_jira was true); it is not a preview")
+    if source.request.get("dry_run") is False:
+        raise ApiError(409, f"Job {job_id} wrote to Jira itself (dry_run was false); it is not a preview")
     if applied_by := source.section(PreviewClaim).applied_by:
         raise _already_applied(job_id, applied_by)
 

@@ -10,6 +10,12 @@ Failures are `bot.jobs.errors` job errors naming the ticket: an unknown ticket, 
 rejects, output still invalid after the re-asks or a broken prompt template fail the job at
 once; Jira or an LLM that kept failing (429, 5xx, no answer) fails the attempt, retried. In a
 batch a ticket's error is that ticket's outcome, except a configuration error (`Batch`).
+
+Jira's search index lags writes: a batch's query (`description is EMPTY`) can still return a
+ticket a person described seconds ago. So the batch keeps what its search saw of each ticket
+(`updated`, in the results bucket, not the record), and before drafting a ticket reads it
+again (GET is current): one updated since the search that now has a description is skipped,
+neither drafted nor written, and its outcome says why.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
 
 from nats.js.errors import KeyNotFoundError
@@ -52,6 +59,11 @@ from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation, To
 pipeline = Pipeline("generation")
 
 CHANGED_MEANWHILE = "{key} changed in Jira while its description was being generated; it was not overwritten"
+CHANGED_AFTER_SEARCH = (
+    "{key} was changed after the search found it (Jira's search lags) and now has a description; it was left alone"
+)
+# Jira's timestamps: 2019-02-27T14:30:19.009+0000
+JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 
 
 async def describe_single(job: JobContext) -> TicketDescription:
@@ -71,9 +83,12 @@ async def describe_batch(job: JobContext) -> list[dict]:
     request = GenerateBatchRequest.model_validate(job.request)
     if not job.record.ticket_keys:  # a redelivered batch keeps the tickets it found first
         try:
-            keys = await job.runtime.jira.search_keys(request.jql, request.max_results)
+            found = await job.runtime.jira.search_issues(request.jql, request.max_results, fields=("updated",))
         except JiraError as err:
             raise jira_failure(err) from None
+        seen = {issue["key"]: issue["fields"].get("updated") for issue in found}
+        await job.runtime.buckets.results.put(layout.batch_search_key(job.job_id), json.dumps(seen).encode())
+        keys = list(seen)
         await job.update(lambda record: _start_batch(record, keys))
     batch = Batch(job, request)
     try:
@@ -104,6 +119,7 @@ class Batch:
         self._results = job.runtime.buckets.results
         self._describer = Describer(job, _choice(request))
         self._todo: Iterator[str] = iter(())
+        self._seen: dict[str, str | None] = {}  # key -> `updated` as the batch's search saw it
         self._cancelled = False
         self._broken: ConfigurationJobError | None = None
 
@@ -114,6 +130,8 @@ class Batch:
             else set()
         )
         self._todo = iter([key for key in self._job.record.ticket_keys if key not in done])
+        seen = await _stored(self._results, layout.batch_search_key(self._job.job_id))
+        self._seen = json.loads(seen) if seen is not None else {}
         workers = self._job.runtime.settings.generation.batch_concurrency
         await asyncio.gather(*(self._work() for _ in range(workers)))
         if self._broken is not None:
@@ -162,17 +180,24 @@ class Batch:
             return BatchTicketOutcome(ticket_key=key, success=False, error=str(err)), TokenUsage()
         finally:
             await store.release_ticket(key, self._job.job_id)
+        if work is None:
+            left = CHANGED_AFTER_SEARCH.format(key=key)
+            return BatchTicketOutcome(ticket_key=key, success=False, skipped=True, error=left), TokenUsage()
         final = _final(work)
         outcome = BatchTicketOutcome(
             ticket_key=key, success=final.success, updated_in_jira=final.updated_in_jira, error=final.message
         )
         return outcome, usage
 
-    async def _work_on(self, key: str) -> tuple[TicketWork, TokenUsage]:
+    async def _work_on(self, key: str) -> tuple[TicketWork | None, TokenUsage]:
+        """The ticket's work, drafted now or before, and written with `update_jira`; None: it
+        changed after the search found it and is left alone."""
         result_key = layout.ticket_result_key(self._job.job_id, key)
         stored = await _stored(self._results, result_key)
         if stored is not None:
             work, usage = TicketWork.model_validate_json(stored), TokenUsage()
+        elif await self._changed_after_search(key):
+            return None, TokenUsage()
         else:
             work = await self._describer.draft(key)
             await self._results.put(result_key, work.model_dump_json().encode())
@@ -188,6 +213,18 @@ class Batch:
             except JiraError as err:
                 raise jira_failure(err, ticket_key=key) from None
         return work, usage
+
+    async def _changed_after_search(self, key: str) -> bool:
+        """Whether a person described the ticket after the search saw it (a fresh GET says)."""
+        if key not in self._seen:
+            return False
+        try:
+            now = await self._job.runtime.jira.field_values(key, ["updated", "description"])
+        except JiraNotFoundError:
+            return False  # drafting reports it
+        except JiraError as err:
+            raise jira_failure(err, ticket_key=key) from None
+        return bool(now["description"]) and _later(now["updated"], self._seen[key])
 
 
 class Describer:
@@ -211,7 +248,7 @@ class Describer:
             raise jira_failure(err, ticket_key=ticket_key) from None
         ticket = context.ticket
         try:
-            prompt = self._templates.render("describe", ticket.project, context.prompt_values())
+            prompt = self._templates.render("describe", ticket.project, context.prompt_values(), ticket.issue_type)
         except PromptError as err:
             raise ConfigurationJobError(str(err), ticket_key=ticket_key) from None
         try:
@@ -248,6 +285,14 @@ class Describer:
             )
         ]
         return TicketWork(draft=draft, plan=plan)
+
+
+def _later(now: str | None, seen: str | None) -> bool:
+    """Whether Jira's `updated` moved on since `seen`."""
+    try:
+        return datetime.strptime(str(now), JIRA_TIME) > datetime.strptime(str(seen), JIRA_TIME)
+    except ValueError:
+        return now != seen
 
 
 def _charge(record: JobRecord, usage: Usage) -> None:

@@ -11,8 +11,9 @@ parent that is not an Epic, an unknown link type, a ticket linked to itself. An 
 ticket is 404.
 
 `create_ticket` plans one `create_issue` (a Task under the epic, labelled with the job's
-marker so the applier finds it again instead of creating it twice) and the links from and
-to the task it makes, which name it as "the key created by" that operation.
+marker, its link to the story made in the same write, so the applier finds it again through
+the story instead of creating it twice) and one `link_issues` per ticket it blocks, which
+names it as "the key created by" that operation. `story_key` must be a Story.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, created_by, fingerprint
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
+from bot.jira.fields import ProjectFields
 from bot.jobs.context import JobContext
 from bot.jobs.errors import JIRA, InvalidInputJobError, NotFoundJobError, jira_failure
 from bot.jobs.pipeline import Pipeline
@@ -38,6 +40,8 @@ from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation
 pipeline = Pipeline("jira_operations")
 
 FIELDS = ("summary", "description", "test_cases", "mandays")
+# The request fields written to custom fields, by their role in `jira.fields`.
+CUSTOM_ROLES = ("test_cases", "mandays")
 STORY = "Story"
 EPIC = "Epic"
 TASK = "Task"
@@ -80,33 +84,29 @@ class Planner:
 
     def __init__(self, job: JobContext, key: str) -> None:
         self._jira: JiraClient = job.runtime.jira
-        settings = job.runtime.settings.jira
+        self._fields = ProjectFields(job.runtime.settings, job.runtime.jira)  # this job's only
         self._key = key
-        self._field_ids = {
-            "summary": "summary",
-            "description": "description",
-            "test_cases": settings.test_cases_custom_field,
-            "mandays": settings.mandays_custom_field,
-        }
 
     async def plan(
         self, request: UpdateTicketRequest | UpdateStoryTicketRequest
     ) -> tuple[list[PlanOperation], TicketUpdateResult]:
         key = self._key
         story = isinstance(request, UpdateStoryTicketRequest)
-        ticket = await self._ticket(key)
+        site_ids = tuple(i for role in CUSTOM_ROLES if (i := self._fields.site_id(role)))
+        ticket = await self._ticket(key, custom_fields=site_ids)
         if story and ticket.issue_type != STORY:
             raise InvalidInputJobError(
                 f"story_key {key} is a {ticket.issue_type}, not a Story: update-story-ticket changes Stories only",
                 ticket_key=key,
             )
-        current = {
-            "summary": ticket.summary,
-            "description": ticket.description,
-            "test_cases": ticket.custom.get(self._field_ids["test_cases"]),
-            "mandays": ticket.custom.get(self._field_ids["mandays"]),
-        }
         asked = {name: getattr(request, name) for name in FIELDS if getattr(request, name, None) is not None}
+        field_ids = {"summary": "summary", "description": "description"}
+        field_ids |= await _custom_field_ids(
+            self._fields, ticket, tuple(role for role in CUSTOM_ROLES if role in asked), job_key=key
+        )
+        current = {"summary": ticket.summary, "description": ticket.description} | await self._custom_values(
+            ticket, {role: field_ids[role] for role in CUSTOM_ROLES if role in asked}
+        )
         preview: dict[str, Any] = {"story_key" if story else "ticket_key": key}
         would_change: dict[str, bool] = {}
         plan: list[PlanOperation] = []
@@ -120,8 +120,8 @@ class Planner:
                     kind="update_fields",
                     ticket_key=key,
                     payload={
-                        "fields": {self._field_ids[name]: value for name, value in asked.items()},
-                        "expect_sha256": {self._field_ids[name]: fingerprint(current[name]) for name in asked},
+                        "fields": {field_ids[name]: value for name, value in asked.items()},
+                        "expect_sha256": {field_ids[name]: fingerprint(current[name]) for name in asked},
                     },
                 )
             )
@@ -155,11 +155,20 @@ class Planner:
         )
         return plan, draft
 
-    async def _ticket(self, key: str, *, what: str = "Ticket") -> Ticket:
+    async def _custom_values(self, ticket: Ticket, ids: dict[str, str]) -> dict[str, Any]:
+        """role -> the current value of its field; a team-managed project's own fields were
+        not among those read with the ticket."""
+        values = dict(ticket.custom)
+        if own := [field_id for field_id in ids.values() if field_id not in values]:
+            try:
+                values |= await self._jira.field_values(ticket.key, own)
+            except JiraError as err:
+                raise jira_failure(err, ticket_key=self._key) from None
+        return {role: values.get(field_id) for role, field_id in ids.items()}
+
+    async def _ticket(self, key: str, *, what: str = "Ticket", custom_fields: tuple[str, ...] = ()) -> Ticket:
         try:
-            return await self._jira.ticket(
-                key, custom_fields=(self._field_ids["test_cases"], self._field_ids["mandays"])
-            )
+            return await self._jira.ticket(key, custom_fields=custom_fields)
         except JiraNotFoundError:
             raise NotFoundJobError(f"{what} {key} not found in Jira", ticket_key=self._key, provider=JIRA) from None
         except JiraError as err:
@@ -211,6 +220,46 @@ class Planner:
             )
             preview.append({"link_type": name, "target_key": target, "direction": link.direction, "exists": exists})
         return plan, preview
+
+
+async def _custom_field_ids(
+    fields: ProjectFields,
+    ticket: Ticket,
+    roles: tuple[str, ...],
+    *,
+    job_key: str,
+    create: bool = False,
+) -> dict[str, str]:
+    """role -> the id of the field `roles` are written to on `ticket` (with `create`: on a new
+    Task in `ticket`'s project). A team-managed project's are its own, found by name on the
+    screen written (the ticket's editmeta; the Task type's createmeta); elsewhere the site's.
+    A role with no field there fails the job with 422 naming the request field and the
+    project, before anything is written (Jira would refuse a field off the screen)."""
+    if not roles:
+        return {}
+    try:
+        if not ticket.team_managed:
+            ids = {role: field_id for role in roles if (field_id := fields.site_id(role))}
+        elif create:
+            ids = await fields.create_ids(ticket.project, TASK, roles)
+        else:
+            ids = await fields.edit_ids(ticket.project, ticket.key, roles)
+    except JiraError as err:
+        raise jira_failure(err, ticket_key=job_key) from None
+    for role in roles:
+        if role in ids:
+            continue
+        if ticket.team_managed:
+            screen = f"its {TASK} create screen" if create else f"the edit screen of {ticket.key}"
+            raise InvalidInputJobError(
+                f"{role}: the team-managed project {ticket.project} has no field named "
+                f"{fields.name(role)!r} (jira.fields.{role}) on {screen}",
+                ticket_key=job_key,
+            )
+        raise InvalidInputJobError(
+            f"{role}: jira.{role}_custom_field is not configured (project {ticket.project})", ticket_key=job_key
+        )
+    return ids
 
 
 def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: TicketUpdateResult | TicketCreateResult) -> None:
@@ -277,7 +326,6 @@ async def create_ticket(job: JobContext) -> TicketCreateResult:
 async def _plan_create(job: JobContext, request: CreateTicketRequest) -> tuple[list[PlanOperation], TicketCreateResult]:
     """The create and its links; input Jira cannot take fails here, before anything is written."""
     jira: JiraClient = job.runtime.jira
-    settings = job.runtime.settings.jira
     story_key, parent_key = request.story_key.upper(), request.parent_key.upper()
     blocks = list(dict.fromkeys(key.upper() for key in request.blocks))
 
@@ -294,7 +342,12 @@ async def _plan_create(job: JobContext, request: CreateTicketRequest) -> tuple[l
         raise InvalidInputJobError(
             f"parent_key {parent_key} is a {parent.issue_type}, not an Epic", ticket_key=story_key
         )
-    await read(story_key, "Story")
+    story = await read(story_key, "Story")
+    if story.issue_type != STORY:
+        raise InvalidInputJobError(
+            f"story_key {story_key} is a {story.issue_type}, not a Story: a task is split from a Story",
+            ticket_key=story_key,
+        )
     for key in blocks:
         await read(key, "Blocked ticket")
     try:
@@ -313,29 +366,35 @@ async def _plan_create(job: JobContext, request: CreateTicketRequest) -> tuple[l
         "summary": request.summary,
         "description": request.description,
     }
-    for name, field_id, value in (
-        ("test_cases", settings.test_cases_custom_field, request.test_cases),
-        ("mandays", settings.mandays_custom_field, request.mandays),
-    ):
-        if value is None:
-            continue
-        if not field_id:
-            raise InvalidInputJobError(f"{name}: jira.{name}_custom_field is not configured", ticket_key=story_key)
-        fields[field_id] = value
+    values = {role: value for role in CUSTOM_ROLES if (value := getattr(request, role)) is not None}
+    ids = await _custom_field_ids(
+        ProjectFields(job.runtime.settings, jira), parent, tuple(values), job_key=story_key, create=True
+    )
+    fields |= {ids[role]: value for role, value in values.items()}
     marker = f"augment-{job.record.job_id.replace('-', '')[:12].lower()}"
     fields["labels"] = [marker]
     task = created_by(CREATE_OP)
     name, story_inward = story_type
+    # The story's link goes in the create itself: the task and its link appear in one write,
+    # and the applier finds a task made before a crash through the story (GET, not the search).
+    story_end = "inwardIssue" if story_inward else "outwardIssue"
+    story_link = {"type": {"name": name}, story_end: {"key": story_key}}
     link_ends = [(name, story_key, task) if story_inward else (name, task, story_key)]
     link_ends += [(BLOCKS, task, key) for key in blocks]
-    plan = [PlanOperation(op_id=CREATE_OP, kind="create_issue", payload={"fields": fields, "marker": marker})]
+    plan = [
+        PlanOperation(
+            op_id=CREATE_OP,
+            kind="create_issue",
+            payload={"fields": fields, "marker": marker, "links": [story_link]},
+        )
+    ]
     plan += [
         PlanOperation(
-            op_id=f"link:{index}:{link_type}",
+            op_id=f"link:{index}:{BLOCKS}",
             kind="link_issues",
-            payload={"link_type": link_type, "inward_key": inward, "outward_key": outward},
+            payload={"link_type": BLOCKS, "inward_key": task, "outward_key": key},
         )
-        for index, (link_type, inward, outward) in enumerate(link_ends)
+        for index, key in enumerate(blocks, start=1)
     ]
     draft = TicketCreateResult(
         success=True,
@@ -381,7 +440,20 @@ def _created(
     def end(value: str | dict[str, str]) -> str:
         return value if isinstance(value, str) else key
 
+    # The links made with the task exist since the create that was applied, or since an earlier one.
+    made_with = "created" if status.get(CREATE_OP) == APPLIED else "already_exists"
     links = [
+        LinkCreated(
+            link_type=link["type"]["name"],
+            source_key=link["inwardIssue"]["key"] if "inwardIssue" in link else key,
+            target_key=key if "inwardIssue" in link else link["outwardIssue"]["key"],
+            status=made_with,
+        )
+        for op in plan
+        if op.kind == "create_issue"
+        for link in op.payload.get("links", [])
+    ]
+    links += [
         LinkCreated(
             link_type=op.payload["link_type"],
             source_key=end(op.payload["inward_key"]),

@@ -71,7 +71,11 @@ class BatchTicketOutcome(BaseModel):
     ticket_key: str
     success: bool
     updated_in_jira: bool = False
-    skipped: bool = Field(default=False, description="Another job held the ticket; `error` names it.")
+    skipped: bool = Field(
+        default=False,
+        description="Left alone: another job held the ticket, or it changed after the batch's search found "
+        "it; `error` says which.",
+    )
     error: str | None = None
 
 

@@ -1,5 +1,6 @@
 """`POST /jira/create-ticket` end to end: preview, create, the link fallback, and a worker
-SIGKILLed after Jira made the task but before the job recorded it."""
+SIGKILLed after Jira made the task but before the job recorded it (also while Jira's search
+lags); the applier's create look-up when one plan creates several issues."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import pytest
+from pydantic import SecretStr
 
 from bot.app import create_app
+from bot.config import JiraSettings
+from bot.jira.applier import Applier
+from bot.jira.client import JiraClient
 from bot.services import SERVICES
 from sandbox import Sandbox
+from schemas.jobs import AppliedOperation, PlanOperation
 from tests.fixtures.nats import make_settings
 from tests.fixtures.service import (
     SANDBOXED,
@@ -111,8 +118,8 @@ async def test_create_makes_one_task_under_the_epic_with_links_test_cases_and_ma
     [job] = await sandboxed.jobs()
     record = await (await sandboxed.client.get(f"/jobs/{job['job_id']}")).json()
     assert record["job_type"] == "create_ticket"
-    assert [op["kind"] for op in record["plan"]] == ["create_issue", "link_issues", "link_issues"]
-    assert [entry["outcome"]["status"] for entry in record["applied"]] == ["applied"] * 3
+    assert [op["kind"] for op in record["plan"]] == ["create_issue", "link_issues"]  # the story's link: in the create
+    assert [entry["outcome"]["status"] for entry in record["applied"]] == ["applied"] * 2
     assert record["applied"][0]["outcome"]["key"] == key
 
 
@@ -151,6 +158,16 @@ async def test_a_preview_applied_later_creates_the_task_once(sandboxed: Sandboxe
     assert again.status == 409  # already applied: nothing is created again
     [issue] = await labelled(sandboxed.sandbox, preview["marker"])
     assert link_set(issue) == {("Work item split", None, "DEMO-2"), ("Blocks", "DEMO-8", None)}
+
+
+async def test_a_story_key_that_is_not_a_story_is_refused_before_anything_is_created(
+    sandboxed: SandboxedService,
+) -> None:
+    request = {key: REQUEST[key] for key in ("parent_key", "summary", "description")}
+    status, body = await post(sandboxed, request | {"story_key": "DEMO-8", "create_ticket": True})
+    assert status == 422, body
+    assert body["detail"].startswith("story_key DEMO-8 is a Task, not a Story")
+    assert (await sandboxed.jira_requests())["by_route"].get(CREATE_ROUTE, 0) == 0
 
 
 async def test_an_epic_that_is_not_an_epic_is_refused_before_anything_is_created(sandboxed: SandboxedService) -> None:
@@ -220,3 +237,100 @@ async def test_a_worker_killed_after_jira_created_the_task_but_before_the_record
     assert link_set(issue) == {("Work item split", None, "DEMO-2"), ("Blocks", "DEMO-8", None)}
     counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
     assert counts["by_route"][CREATE_ROUTE] == 1
+
+
+async def story_links(sandbox: Sandbox, summary: str) -> list[str]:
+    """Keys of the issues linked to DEMO-2 with this summary, read with GET (no search lag)."""
+    held = await sandbox_admin(sandbox, "GET", "/rest/api/2/issue/DEMO-2?fields=issuelinks", headers=admin(sandbox))
+    ends = [link.get("inwardIssue") or link.get("outwardIssue") for link in held["fields"]["issuelinks"]]
+    return [end["key"] for end in ends if end["fields"]["summary"] == summary]
+
+
+def admin(sandbox: Sandbox) -> dict[str, str]:
+    person = sandbox.admin
+    return {"Authorization": aiohttp.encode_basic_auth(person.email, person.api_token)}
+
+
+async def test_a_worker_killed_after_the_create_while_search_lags_finds_the_task_through_the_story(
+    aiohttp_client: Callable[..., Any], nats_url: str, augment_processes: Callable[..., AugmentProcess]
+) -> None:
+    settings = make_settings(nats_url, sandbox=SANDBOXED, jira={"max_retries": 6})
+    api = await aiohttp_client(create_app(settings, with_worker=False))
+    sandbox = api.app[SERVICES].runtime.sandbox
+    assert sandbox is not None
+    doomed = augment_processes("worker", worker_environment(settings, sandbox))
+    # The search shows nothing newer than a minute: a look-up by label would miss the task.
+    faults = {"latency_ms": 700, "server_error_after_write_rate": 1, "search_lag_ms": 60_000}
+    await sandbox_admin(sandbox, "PUT", "/_sandbox/faults", json=faults)
+    response = await api.post("/jira/create-ticket", json=REQUEST | {"create_ticket": True, "async_mode": True})
+    assert response.status == 202, await response.text()
+    job_id = (await response.json())["job_id"]
+
+    async def create_seen() -> bool:
+        counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
+        return counts["by_route"].get(CREATE_ROUTE, 0) >= 1
+
+    await eventually(create_seen, "the worker's create reached Jira", seconds=60)
+    doomed.kill()
+    record = await (await api.get(f"/jobs/{job_id}")).json()
+    assert record["applied"] == []  # Jira made the task; the job never recorded it
+    assert list(record["create_attempts"]) == ["create"]  # but it recorded that it asked
+    assert len(await story_links(sandbox, REQUEST["summary"])) == 1
+
+    await sandbox_admin(sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 0, "server_error_after_write_rate": 0})
+    augment_processes("worker", worker_environment(settings, sandbox))
+    job = await wait_for_job(api, job_id, finished, timeout=60)
+    assert job["status"] == "completed", job
+    [key] = await story_links(sandbox, REQUEST["summary"])
+    assert job["result"]["ticket_key"] == key
+    assert job["applied"][0]["outcome"] == {"status": "already_applied", "key": key}
+    assert job["result"]["links_created"][0] == {
+        "link_type": "Work item split",
+        "source_key": "DEMO-2",
+        "target_key": key,
+        "status": "already_exists",
+    }
+    counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
+    assert counts["by_route"][CREATE_ROUTE] == 1
+    await sandbox_admin(sandbox, "PUT", "/_sandbox/faults", json={"search_lag_ms": 0})
+    [issue] = await labelled(sandbox, record["result"]["marker"])
+    assert issue["key"] == key
+    assert link_set(issue) == {("Work item split", None, "DEMO-2"), ("Blocks", "DEMO-8", None)}
+
+
+@pytest.fixture
+async def jira(sandbox: Sandbox) -> Any:
+    settings = JiraSettings(url=sandbox.jira_url, email=sandbox.bot.email, token=SecretStr(sandbox.bot.api_token))
+    client = JiraClient(settings)
+    yield client
+    await client.close()
+
+
+def create(op_id: str, summary: str, marker: str = "augment-twocreates") -> PlanOperation:
+    fields = {"project": {"key": "DEMO"}, "issuetype": {"name": "Task"}, "summary": summary, "labels": [marker]}
+    return PlanOperation(op_id=op_id, kind="create_issue", payload={"fields": fields, "marker": marker})
+
+
+async def nowhere(_: AppliedOperation) -> None:
+    return None
+
+
+async def test_one_plan_creating_two_issues_with_one_marker_creates_the_second_when_the_first_exists(
+    sandbox: Sandbox, jira: JiraClient
+) -> None:
+    first, second = create("story:1", "Export rows"), create("story:2", "Import rows")
+    [made] = await Applier(jira).apply([first], [], nowhere)
+    # A crash lost the first create's record: the plan is applied again from the start.
+    again = await Applier(jira).apply([first, second], [], nowhere)
+    assert again[0].outcome == {"status": "already_applied", "key": made.outcome["key"]}
+    assert again[1].outcome["status"] == "applied" and again[1].outcome["key"] != made.outcome["key"]
+    summaries = {issue["fields"]["summary"] for issue in await labelled(sandbox, "augment-twocreates")}
+    assert summaries == {"Export rows", "Import rows"}
+
+
+async def test_a_plan_with_two_creates_of_one_summary_is_refused_before_anything_is_created(
+    sandbox: Sandbox, jira: JiraClient
+) -> None:
+    with pytest.raises(ValueError, match="same summary"):
+        await Applier(jira).apply([create("a", "Same"), create("b", "Same")], [], nowhere)
+    assert await labelled(sandbox, "augment-twocreates") == []

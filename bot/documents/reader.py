@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,6 +46,7 @@ class Document:
     page_id: str
     title: str
     text: str  # cleaned by storage_to_text, not yet cut to a budget
+    storage: str = field(default="", repr=False)  # the page's storage format, for readers of its structure
 
 
 class DocumentError(Exception):
@@ -62,6 +63,7 @@ class _Page:
     page_id: str
     title: str
     text: str
+    storage: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,22 @@ class DocumentReader:
 
     async def read(self, page_url: str) -> Document:
         shown = _without_credentials(page_url.strip())
+        page_id = self.check_link(page_url)
+        fetch = self._fetches.get(page_id)
+        if fetch is None:
+            fetch = asyncio.create_task(self._fetch(page_id))
+            self._fetches[page_id] = fetch
+        # Shielded: one caller giving up must not cancel the fetch others are waiting for.
+        outcome = await asyncio.shield(fetch)
+        if isinstance(outcome, _Failure):
+            raise DocumentError(shown, outcome.reason, outcome.detail)
+        return Document(
+            url=shown, page_id=outcome.page_id, title=outcome.title, text=outcome.text, storage=outcome.storage
+        )
+
+    def check_link(self, page_url: str) -> str:
+        """The page id of a link this reader reads, without a network call; else DocumentError."""
+        shown = _without_credentials(page_url.strip())
         page_id = page_id_from_url(page_url)
         if page_id is None:
             if is_tiny_link(page_url):
@@ -121,15 +139,7 @@ class DocumentReader:
                 "other_site",
                 f"it is on another site; Augment reads Confluence pages from {self._shown_site} only",
             )
-        fetch = self._fetches.get(page_id)
-        if fetch is None:
-            fetch = asyncio.create_task(self._fetch(page_id))
-            self._fetches[page_id] = fetch
-        # Shielded: one caller giving up must not cancel the fetch others are waiting for.
-        outcome = await asyncio.shield(fetch)
-        if isinstance(outcome, _Failure):
-            raise DocumentError(shown, outcome.reason, outcome.detail)
-        return Document(url=shown, page_id=outcome.page_id, title=outcome.title, text=outcome.text)
+        return page_id
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DocumentReader:
@@ -191,7 +201,7 @@ class DocumentReader:
         if storage is None:
             return _Failure("failed", f"Confluence returned content {page_id} without a page body", transient=False)
         title = page.get("title") if isinstance(page.get("title"), str) else ""
-        return _Page(page_id=page_id, title=title, text=storage_to_text(storage))
+        return _Page(page_id=page_id, title=title, text=storage_to_text(storage), storage=storage)
 
 
 def _http_failure(page_id: str, status: int | None, site: str) -> _Failure:

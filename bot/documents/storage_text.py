@@ -86,6 +86,12 @@ def storage_to_text(storage_xml: str) -> str:
     return "\n\n".join(_Renderer().blocks(parse_storage(storage_xml).children))
 
 
+def cell_lines(cell: Element) -> list[str]:
+    """A table cell's text as lines: paragraphs and `<br>` breaks each a line, list items
+    with their `- ` / `1. ` markers (indented two spaces per level)."""
+    return [line for line in _Renderer().cell(cell).splitlines() if line.strip()]
+
+
 class _Renderer:
     # --- blocks ----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ CELL_BREAK = " <br> "
 
 def render_table(table: Element, cell_text: Callable[[Element], str]) -> str:
     """``cell_text`` renders one ``td``/``th`` (its lines become ``<br>``-joined)."""
-    rows = _rows(table)
+    rows = table_rows(table)
     if not rows:
         return ""
     cells = [_row_cells(row, cell_text) for row in rows]
@@ -34,7 +34,7 @@ def render_table(table: Element, cell_text: Callable[[Element], str]) -> str:
     return "\n".join(lines)
 
 
-def _rows(table: Element) -> list[list[Element]]:
+def table_rows(table: Element) -> list[list[Element]]:
     """The ``tr`` elements in document order, whether under thead/tbody/tfoot or not.
 
     Cells of a table nested in a cell belong to that cell, so the walk stops at tables.

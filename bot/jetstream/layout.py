@@ -115,6 +115,11 @@ def ticket_result_key(job_id: str, ticket_key: str) -> str:
     return f"{_token(job_id)}.{_token(ticket_key)}"
 
 
+def batch_search_key(job_id: str) -> str:
+    """Key of what a batch's search saw (each ticket's `updated`), in the results bucket."""
+    return f"{_token(job_id)}.search"
+
+
 def ticket_outcome_key(job_id: str, ticket_key: str) -> str:
     """Key of one ticket's outcome line in a multi-ticket job, in the results bucket."""
     return f"{_token(job_id)}.outcome.{_token(ticket_key)}"

@@ -11,11 +11,21 @@ edited by somebody meanwhile and is not overwritten. A link that exists already,
 parent that is already the target, counts as done (`already_applied`); a parent someone
 changed since the plan was made is a conflict, like a field.
 
-A created issue carries its plan's `marker` as a label; before creating, the applier looks
-for it (JQL `labels = <marker>`), so a crash after Jira made the issue but before it was
-recorded finds that issue instead of making a second. Later operations name the created
-issue as `created_by(<op id>)` and get its key when they are applied. (Jira Cloud's search
-can lag a write by a few seconds; a redelivered job comes back after `ack_wait`, later.)
+A created issue carries its plan's `marker` as a label, and no plan holds two creates with
+the same summary (the applier refuses such a plan): the marker AND the exact summary name
+one create, even when a job creates many issues. Before creating, the applier looks for
+that issue, so a crash after Jira made it but before it was recorded finds it instead of
+making a second:
+- a create with `links` (Jira's `update.issuelinks` `add` entries, sent in the create
+  itself, so the issue and its links appear in one write) is looked for through the linked
+  issue, read with GET, which is current: its links whose other end has the summary are
+  read (GET) and the one carrying the marker is it;
+- otherwise, and if that finds nothing, by JQL (`labels = <marker>`, the summary compared
+  exactly). Jira's search lags writes, so the time of each create is recorded before Jira is
+  asked (`attempt`), and for a create without links (whose issue only the search can find) a
+  search is made no sooner than `jira.search_settle_seconds` after that attempt, sleeping the rest.
+Later operations name the created issue as `created_by(<op id>)` and get its key when they
+are applied.
 
 No text over Jira's 32,767-character limit is sent: plans are made with fitted text
 (`bot.formatting.limits`), and a longer value that reaches the applier anyway is cut
@@ -26,7 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.formatting.limits import fit_wiki
@@ -35,6 +46,10 @@ from bot.jira.comments import post_once
 from schemas.jobs import AppliedOperation, PlanOperation
 
 Record = Callable[[AppliedOperation], Awaitable[None]]
+# Persists "the create `op_id` was sent to Jira at this time" before it is sent.
+Attempt = Callable[[str, datetime], Awaitable[None]]
+# How many issues carrying one marker a JQL look-up reads: more than a plan ever creates.
+MARKED_ISSUES_READ = 500
 
 APPLIED = "applied"
 ALREADY_APPLIED = "already_applied"
@@ -44,11 +59,25 @@ CONFLICT = "conflict"
 class Applier:
     def __init__(self, jira: JiraClient) -> None:
         self._jira = jira
+        self._attempted: dict[str, datetime] = {}
+        self._attempt: Attempt | None = None
 
     async def apply(
-        self, plan: Sequence[PlanOperation], applied: Sequence[AppliedOperation], record: Record
+        self,
+        plan: Sequence[PlanOperation],
+        applied: Sequence[AppliedOperation],
+        record: Record,
+        *,
+        attempted: Mapping[str, datetime] | None = None,
+        attempt: Attempt | None = None,
     ) -> list[AppliedOperation]:
-        """Apply what is not yet in `applied`; `record` must persist each result before this goes on."""
+        """Apply what is not yet in `applied`; `record` must persist each result before this goes on.
+        `attempted`: when earlier runs sent each unrecorded create; `attempt` persists a new one."""
+        summaries = [op.payload["fields"].get("summary") for op in plan if op.kind == "create_issue"]
+        if len(summaries) != len(set(summaries)):
+            raise ValueError("a plan must not hold two create_issue operations with the same summary")
+        self._attempted = dict(attempted or {})
+        self._attempt = attempt
         done = {entry.op_id for entry in applied}
         results = list(applied)
         for operation in plan:
@@ -113,21 +142,60 @@ class Applier:
         return {"status": APPLIED}
 
     async def _create_issue(self, operation: PlanOperation) -> dict[str, Any]:
-        """Create the issue unless one carries the plan's `marker` label; `key` is the issue's.
+        """Create the issue unless it exists already (see the module's rules); `key` is the issue's.
         A 5xx or no answer may follow an issue Jira made, so it looks again before retrying."""
         marker = operation.payload["marker"]
         fields = {name: _fitted(value) for name, value in operation.payload["fields"].items()}
+        links: list[dict[str, Any]] = list(operation.payload.get("links") or [])
         for attempt in range(1, self._jira.attempts + 1):
-            found = await self._jira.search_keys(f'labels = "{marker}" ORDER BY key', 1)
+            found = await self._created(operation.op_id, marker, fields["summary"], links)
             if found:
-                return {"status": ALREADY_APPLIED, "key": found[0]}
+                return {"status": ALREADY_APPLIED, "key": found}
+            now = datetime.now(UTC)
+            if self._attempt is not None:
+                await self._attempt(operation.op_id, now)
+            self._attempted[operation.op_id] = now
             try:
-                return {"status": APPLIED, "key": await self._jira.create_issue(fields)}
+                return {"status": APPLIED, "key": await self._jira.create_issue(fields, links)}
             except JiraError as err:
                 if not err.transient or err.status == 429 or attempt == self._jira.attempts:
                     raise
             await asyncio.sleep(backoff_seconds(attempt))
         raise AssertionError("unreachable")
+
+    async def _created(self, op_id: str, marker: str, summary: str, links: list[dict[str, Any]]) -> str | None:
+        """The key of the issue this create made earlier, if it made one."""
+        for link in links:
+            found = await self._linked(marker, summary, link)
+            if found:
+                return found
+        sent = self._attempted.get(op_id)
+        if sent is not None and not links:
+            # Jira's search may not show an issue made this recently yet.
+            wait = (sent - datetime.now(UTC)).total_seconds() + self._jira.search_settle_seconds
+            await asyncio.sleep(min(max(wait, 0.0), self._jira.search_settle_seconds))
+        marked = await self._jira.search_issues(
+            f'labels = "{marker}" ORDER BY key', MARKED_ISSUES_READ, fields=("summary",)
+        )
+        return next((issue["key"] for issue in marked if issue["fields"].get("summary") == summary), None)
+
+    async def _linked(self, marker: str, summary: str, link: dict[str, Any]) -> str | None:
+        """Through the issue `link` names, read with GET: its linked issue with this summary and marker."""
+        other = (link.get("inwardIssue") or link.get("outwardIssue") or {}).get("key")
+        if not other:
+            return None
+        link_type = (link.get("type") or {}).get("name")
+        candidates = [
+            end["key"]
+            for held in await self._jira.issue_links(other)
+            if (held.get("type") or {}).get("name") == link_type
+            for end in (held.get("inwardIssue"), held.get("outwardIssue"))
+            if end and (end.get("fields") or {}).get("summary") == summary
+        ]
+        for key in candidates:
+            if marker in ((await self._jira.field_values(key, ["labels"]))["labels"] or []):
+                return key
+        return None
 
 
 def created_by(op_id: str) -> dict[str, str]:

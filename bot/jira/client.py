@@ -95,6 +95,11 @@ class JiraClient:
         """How often a failing call is tried in all."""
         return self._settings.max_retries + 1
 
+    @property
+    def search_settle_seconds(self) -> float:
+        """How long after a write Jira's search is trusted to show it (`jira.search_settle_seconds`)."""
+        return self._settings.search_settle_seconds
+
     async def close(self) -> None:
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
         if self._jira is not None:
@@ -120,18 +125,43 @@ class JiraClient:
         meta = await self._call(f"read editmeta of {key}", lambda jira: jira._get_json(f"issue/{key}/editmeta"))
         return dict(meta.get("fields") or {})
 
+    async def create_metadata(self, project: str, issue_type: str) -> dict[str, Any]:
+        """Field id -> metadata of the fields that can be set creating an `issue_type` (by name)
+        in `project`; {} when the project has no such type. At most 5 pages of 200 fields."""
+        path = f"issue/createmeta/{project}/issuetypes"
+        types = await self._call(f"read createmeta of {project}", lambda jira: jira._get_json(path))
+        type_id = next((t["id"] for t in types.get("issueTypes") or () if t.get("name") == issue_type), None)
+        fields: dict[str, Any] = {}
+        for page in range(5 if type_id else 0):
+            params = {"startAt": page * 200, "maxResults": 200}
+            read = partial(JIRA._get_json, path=f"{path}/{type_id}", params=params)
+            found = await self._call(f"read createmeta of {project}", read)
+            entries = found.get("fields") or []
+            fields |= {entry["fieldId"]: entry for entry in entries}
+            if not entries or page * 200 + len(entries) >= int(found.get("total") or 0):
+                break
+        return fields
+
     async def search_keys(self, jql: str, limit: int) -> list[str]:
         """Keys of the issues matching `jql`, in Jira's order, at most `limit`."""
-        keys: list[str] = []
+        return [issue["key"] for issue in await self.search_issues(jql, limit)]
+
+    async def search_issues(self, jql: str, limit: int, fields: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The issues matching `jql` (`key` and the `fields` asked for), in Jira's order, at most
+        `limit`. Jira's search index lags writes: what it shows may be seconds old."""
+        issues: list[dict[str, Any]] = []
         token: str | None = None
-        while len(keys) < limit:
-            page_size = min(SEARCH_PAGE_SIZE, limit - len(keys))
-            page = await self._call("search", partial(_search_page, jql=jql, token=token, size=page_size))
-            keys += [issue["key"] for issue in page.get("issues", [])]
+        wanted = ["key", *fields]
+        while len(issues) < limit:
+            page_size = min(SEARCH_PAGE_SIZE, limit - len(issues))
+            page = await self._call(
+                "search", partial(_search_page, jql=jql, token=token, size=page_size, fields=wanted)
+            )
+            issues += [{"key": issue["key"], "fields": issue.get("fields") or {}} for issue in page.get("issues", [])]
             token = page.get("nextPageToken")
             if page.get("isLast", token is None) or not token:
                 break
-        return keys[:limit]
+        return issues[:limit]
 
     async def check_jql(self, jql: str) -> None:
         """Raise JiraQueryError with Jira's message when Jira rejects the query."""
@@ -235,10 +265,14 @@ class JiraClient:
     async def set_parent(self, key: str, parent_key: str) -> None:
         await self.update_fields(key, {"parent": {"key": parent_key}})
 
-    async def create_issue(self, fields: dict[str, Any]) -> str:
-        """Create an issue; its key. Not retried after a 5xx or no answer, since Jira may have
-        made it: the caller looks for it before trying again (`bot.jira.applier`)."""
-        body = json.dumps({"fields": fields})
+    async def create_issue(self, fields: dict[str, Any], links: list[dict[str, Any]] | None = None) -> str:
+        """Create an issue, with `links` (Jira's `update.issuelinks` `add` entries) in the same
+        write; its key. Not retried after a 5xx or no answer, since Jira may have made it: the
+        caller looks for it before trying again (`bot.jira.applier`)."""
+        request: dict[str, Any] = {"fields": fields}
+        if links:
+            request["update"] = {"issuelinks": [{"add": link} for link in links]}
+        body = json.dumps(request)
 
         def create(jira: JIRA) -> str:
             response = jira._session.post(jira._get_url("issue"), data=body)
@@ -247,8 +281,8 @@ class JiraClient:
         return await self._call("create an issue", create, repeatable=False)
 
 
-def _search_page(jira: JIRA, *, jql: str, token: str | None, size: int) -> dict[str, Any]:
-    return jira.enhanced_search_issues(jql, nextPageToken=token, maxResults=size, fields=["key"], json_result=True)
+def _search_page(jira: JIRA, *, jql: str, token: str | None, size: int, fields: list[str]) -> dict[str, Any]:
+    return jira.enhanced_search_issues(jql, nextPageToken=token, maxResults=size, fields=fields, json_result=True)
 
 
 def _ticket(issue: dict[str, Any], custom_fields: tuple[str, ...]) -> Ticket:

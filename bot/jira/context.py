@@ -78,6 +78,12 @@ class TicketContextReader:
         )
         return TicketContext(ticket=found.ticket, epic=epic, prd=prd, rfc=rfc)
 
+    async def document_link(self, ticket_key: str, role: str) -> tuple[Ticket, str | None]:
+        """The ticket and its own `role` ("prd", "rfc") link, from its team-managed project's
+        own field if it has one. Raises as `read` does."""
+        found = await self._read(ticket_key)
+        return found.ticket, _link([found], role)
+
     async def _ancestors(self, key: str | None) -> list[_Read]:
         """The parents up to the first epic, nearest first, at most `MAX_PARENT_LEVELS`; a
         parent that cannot be read ends the walk."""

@@ -4,13 +4,19 @@ At start `GET /rest/api/2/field` maps each configured name (without regard to ca
 its id; an explicit `jira.*_custom_field` id wins and is not looked up. Fields with a
 `scope` belong to one team-managed project and never count as the site's. A name that
 matches nothing is one warning at start and a `/health` entry (`jira_fields`).
-Team-managed projects have fields of their own: `ProjectFields` reads a ticket's
-editmeta once per such project and uses the ids found there by name.
+Team-managed projects have fields of their own: `ProjectFields` finds their ids by name
+on the project's screens, once per project for the job that built it (never across
+jobs: a project's fields can change). Reads take a ticket's edit screen (editmeta) and
+fall back to the site's id for a name it lacks; writes take the edit screen of the ticket
+written, or for a new issue the create screen of its type (createmeta), and get no
+fallback: a role missing there is left out, for the caller to refuse, since Jira refuses
+a field that is not on the screen.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,34 +82,57 @@ async def resolve_fields(settings: Settings, jira: JiraClient) -> tuple[Settings
 
 
 class ProjectFields:
-    """Ids of fields by role in a team-managed project, read from editmeta once per project.
-
-    A role whose name is not among the project's fields keeps the site's id."""
+    """Ids of fields by role in team-managed projects, read once per project and screen."""
 
     def __init__(self, settings: Settings, jira: JiraClient) -> None:
         self._settings = settings
         self._jira = jira
-        self._projects: dict[str, asyncio.Task[dict[str, str]]] = {}
+        # (project, "edit") or (project, "create", issue type) -> lower-cased name -> id
+        self._screens: dict[tuple[str, ...], asyncio.Task[dict[str, str]]] = {}
 
     def site_id(self, role: str) -> str:
         return str(getattr(self._settings.jira, f"{role}_custom_field"))
 
     async def ids(self, project: str, ticket_key: str, roles: tuple[str, ...]) -> dict[str, str]:
-        """role -> id for `ticket_key`, a ticket of the team-managed `project`."""
-        if project not in self._projects:
-            self._projects[project] = asyncio.create_task(self._read(ticket_key))
-        own = await self._projects[project]
-        names = self._settings.jira.fields
-        return {role: own.get(getattr(names, role).lower(), self.site_id(role)) for role in roles}
-
-    async def _read(self, ticket_key: str) -> dict[str, str]:
+        """role -> id for reading `ticket_key`, a ticket of the team-managed `project`; a
+        role the project has no field for (or a screen that cannot be read) keeps the site's id."""
         try:
-            meta = await self._jira.edit_metadata(ticket_key)
+            own = await self._screen((project, "edit"), lambda: self._jira.edit_metadata(ticket_key))
         except JiraError as err:
             log.warning("could not read a team-managed project's fields", ticket=ticket_key, error=str(err))
-            return {}
-        return {
-            str(entry["name"]).lower(): field_id
-            for field_id, entry in meta.items()
-            if field_id.startswith("customfield_")
-        }
+            own = {}
+        return {role: own.get(self._name(role), self.site_id(role)) for role in roles}
+
+    async def edit_ids(self, project: str, ticket_key: str, roles: tuple[str, ...]) -> dict[str, str]:
+        """role -> id for writing `ticket_key` of the team-managed `project`: only the roles
+        on its edit screen. A failed read raises `JiraError`."""
+        own = await self._screen((project, "edit"), lambda: self._jira.edit_metadata(ticket_key))
+        return {role: own[self._name(role)] for role in roles if self._name(role) in own}
+
+    async def create_ids(self, project: str, issue_type: str, roles: tuple[str, ...]) -> dict[str, str]:
+        """role -> id for creating an `issue_type` in the team-managed `project`: only the
+        roles on its create screen. A failed read raises `JiraError`."""
+        own = await self._screen(
+            (project, "create", issue_type), lambda: self._jira.create_metadata(project, issue_type)
+        )
+        return {role: own[self._name(role)] for role in roles if self._name(role) in own}
+
+    def name(self, role: str) -> str:
+        """The field name `jira.fields` gives `role`."""
+        return str(getattr(self._settings.jira.fields, role))
+
+    def _name(self, role: str) -> str:
+        return self.name(role).lower()
+
+    async def _screen(self, key: tuple[str, ...], read: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, str]:
+        if key not in self._screens:
+            self._screens[key] = asyncio.create_task(_custom_by_name(read))
+        return await self._screens[key]
+
+
+async def _custom_by_name(read: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, str]:
+    """Lower-cased name -> id of the custom fields of a screen's metadata."""
+    meta = await read()
+    return {
+        str(entry["name"]).lower(): field_id for field_id, entry in meta.items() if field_id.startswith("customfield_")
+    }

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from pydantic import BaseModel, Field
 
 from bot.jira.applier import Applier
 from bot.jira.client import JiraError
@@ -24,6 +26,13 @@ if TYPE_CHECKING:
 # A handler's edit of its own record, made in place; what it returns is ignored. `update`
 # wraps it in a `bot.jobs.store.Change` that declines (None) once the job is cancelled.
 Edit = Callable[[JobRecord], object]
+
+
+class CreateAttempts(BaseModel):
+    """The record's section for `apply`: when each create was sent to Jira, written before it is
+    sent, so a resumed job knows a create it has no outcome for may have happened."""
+
+    create_attempts: dict[str, datetime] = Field(default_factory=dict)
 
 
 class JobCancelledError(Exception):
@@ -83,14 +92,26 @@ class JobContext:
 
     async def apply(self, plan: Sequence[PlanOperation], *, ticket_key: str) -> list[AppliedOperation]:
         """Carry out `plan` through the one applier, recording each operation in this job's
-        record before the next: a redelivered job goes on after the last one recorded. A Jira
-        failure becomes a job error concerning `ticket_key`."""
+        record before the next: a redelivered job goes on after the last one recorded. When a
+        create is sent is recorded first too (`CreateAttempts`), so a resumed job waits for Jira's
+        search before looking for it. A Jira failure becomes a job error concerning `ticket_key`."""
 
         async def record(entry: AppliedOperation) -> None:
             await self.update(lambda current: current.applied.append(entry))
 
+        async def attempt(op_id: str, at: datetime) -> None:
+            def keep(current: JobRecord) -> None:
+                attempts = current.section(CreateAttempts)
+                attempts.create_attempts[op_id] = at
+                current.keep(attempts)
+
+            await self.update(keep)
+
         try:
-            return await Applier(self.runtime.jira).apply(plan, self.record.applied, record)
+            attempted = self.record.section(CreateAttempts).create_attempts
+            return await Applier(self.runtime.jira).apply(
+                plan, self.record.applied, record, attempted=attempted, attempt=attempt
+            )
         except JiraError as err:
             raise jira_failure(err, ticket_key=ticket_key) from None
 

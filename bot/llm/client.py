@@ -4,15 +4,22 @@ Each provider has an adapter (openai_chat, anthropic_messages, gemini_content) t
 the request, calls the SDK with its transport retries, and returns the answer text and token
 counts; this module adds what is common: credentials, the per-provider concurrency limit,
 pricing, and re-asking when structured output does not validate.
+
+Validation is the output model's own: its JSON schema, and rules its validators check against
+an optional validation `context` (e.g. the teams a task may name). A rule is a validator error
+whose type is not one of pydantic's own (a `PydanticCustomError`, see schemas/planning_outputs):
+rule errors go back in the re-ask like schema errors, and `LlmOutputError.rules` names the rules
+the last answer still broke.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core.core_schema import ErrorType
 
 from bot.config import Settings
 from bot.llm.catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS, PROVIDERS, ModelChoice
@@ -23,6 +30,8 @@ M = TypeVar("M", bound=BaseModel)
 REASK = "Your previous answer did not validate: {problems}. Answer again with valid JSON for the schema."
 # Enough of pydantic's error list to fix the answer without flooding the conversation.
 MAX_PROBLEMS = 10
+# Error types pydantic itself raises; any other type is a rule of the output model.
+_SCHEMA_ERRORS = frozenset(get_args(ErrorType))
 
 
 class Adapter(Protocol):
@@ -43,26 +52,33 @@ class Llm:
         reply = await self._send(choice, prompt.system, [Turn("user", prompt.user)], None)
         return Answer(reply.text, self._usage(choice.model, [reply]), choice.provider, choice.model, attempts=1)
 
-    async def structured(self, choice: ModelChoice, prompt: Prompt, output: type[M]) -> Answer[M]:
+    async def structured(
+        self, choice: ModelChoice, prompt: Prompt, output: type[M], *, context: Any = None
+    ) -> Answer[M]:
+        """`output` validated from the answer, with `context` for its rule validators; re-asked
+        up to `llm.output_retries` times with what was wrong; LlmOutputError after that."""
         turns = [Turn("user", prompt.user)]
         replies: list[Reply] = []
         problems = ""
+        rules: tuple[str, ...] = ()
         for attempt in range(1, self._settings.llm.output_retries + 2):
             reply = await self._send(choice, prompt.system, turns, output)
             replies.append(reply)
             try:
-                value = output.model_validate_json(reply.text)
+                value = output.model_validate_json(reply.text, context=context)
             except ValidationError as exc:
-                problems = _problems(exc)
+                problems, rules = _problems(exc), _rules(exc)
                 turns += [Turn("assistant", reply.text), Turn("user", REASK.format(problems=problems))]
                 continue
             return Answer(value, self._usage(choice.model, replies), choice.provider, choice.model, attempt)
+        broke = f" (broke rule {', '.join(rules)})" if rules else ""
         raise LlmOutputError(
             choice.provider,
             choice.model,
-            f"the answer did not match {output.__name__} after {len(replies)} attempts: {problems}",
+            f"the answer did not match {output.__name__}{broke} after {len(replies)} attempts: {problems}",
             usage=self._usage(choice.model, replies),
             attempts=len(replies),
+            rules=rules,
         )
 
     async def close(self) -> None:
@@ -121,3 +137,9 @@ def _problems(exc: ValidationError) -> str:
     found = exc.errors(include_url=False, include_context=False, include_input=False)
     parts = [f"{'.'.join(str(p) for p in error['loc']) or '(root)'}: {error['msg']}" for error in found]
     return "; ".join(parts[:MAX_PROBLEMS])
+
+
+def _rules(exc: ValidationError) -> tuple[str, ...]:
+    """The output model's rules among the errors (its custom error types), in order, once each."""
+    found = (error["type"] for error in exc.errors(include_url=False, include_context=False, include_input=False))
+    return tuple(dict.fromkeys(kind for kind in found if kind not in _SCHEMA_ERRORS))

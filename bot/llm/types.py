@@ -54,11 +54,15 @@ class LlmConfigError(LlmError):
 class LlmOutputError(LlmError):
     """Structured output still invalid after every re-ask; the tokens were spent all the same."""
 
-    def __init__(self, provider: str, model: str, reason: str, *, usage: Usage, attempts: int) -> None:
+    def __init__(
+        self, provider: str, model: str, reason: str, *, usage: Usage, attempts: int, rules: tuple[str, ...] = ()
+    ) -> None:
         # Not retryable: the model was already asked again with the error in front of it.
         super().__init__(provider, model, reason, retryable=False)
         self.usage = usage
         self.attempts = attempts
+        # The output model's rules the last answer broke (empty: it did not match the schema).
+        self.rules = rules
 
 
 @dataclass(frozen=True)

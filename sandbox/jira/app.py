@@ -1,11 +1,13 @@
 """The Jira (and Confluence) sandbox as one aiohttp application.
 
 Middlewares, outermost first: request counting, Jira-shaped errors, faults, auth,
-snapshot saving. Routes: see ``routes/`` and ``sandbox.confluence``.
+the lagging search index (``sandbox.jira.search_index``), snapshot saving.
+Routes: see ``routes/`` and ``sandbox.confluence``.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -25,22 +27,26 @@ from sandbox.jira.routes import (
     search,
     webhooks,
 )
+from sandbox.jira.search_index import SEARCH_INDEX, SearchIndex
 from sandbox.jira.state import STATE, JiraState
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def build_jira_app(state: JiraState) -> web.Application:
+    index = SearchIndex()
     app = web.Application(
         middlewares=[
             _counting(state),
             _errors,
             state.faults.middleware,
             auth_middleware(lambda: state.site),
+            _indexing(state, index),
             _saving(state),
         ]
     )
     app[STATE] = state
+    app[SEARCH_INDEX] = index
     for area in (platform, issues, comments, links, search, agile, webhooks, admin):
         area.add_routes(app)
     add_confluence_routes(app, state.pages, lambda request: current_user(request).account_id)
@@ -83,6 +89,24 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
                 {"message": f"null for uri: {request.url}", "status-code": error.status}, status=error.status
             )
         raise
+
+
+def _indexing(state: JiraState, index: SearchIndex) -> Any:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method in _READ_METHODS:
+            return await handler(request)
+        index.before_write(state.site, _lag(state))
+        response = await handler(request)
+        if response.status < 400:
+            index.after_write(state.site, _lag(state), state.clock.now())
+        return response
+
+    return middleware
+
+
+def _lag(state: JiraState) -> timedelta:
+    return timedelta(milliseconds=state.fault_settings.search_lag_ms)
 
 
 def _saving(state: JiraState) -> Any:

@@ -1,6 +1,7 @@
 """Faults a run can switch on: slow answers, rate limiting (with and without
 ``Retry-After``), server errors before or after a write, duplicate webhook
-deliveries. Set them with ``Sandbox(...).set_faults(...)`` or ``PUT /_sandbox/faults``;
+deliveries, a search index that lags writes (``search_lag_ms``, see
+``sandbox.jira.search_index``). Set them with ``Sandbox(...).set_faults(...)`` or ``PUT /_sandbox/faults``;
 read them with ``GET /_sandbox/faults``.
 
 Every random choice uses one seeded ``random.Random`` so a run can be replayed.
@@ -54,6 +55,9 @@ class FaultSettings:
     duplicate_delivery_rate: float = 0.0
     # How long a webhook receiver may take before the delivery counts as timed out.
     webhook_timeout_seconds: float = 20.0
+    # JQL search sees every issue as it was this long ago, as Jira's lagging index does;
+    # GET /issue/{key} stays current.
+    search_lag_ms: int = 0
 
     def update(self, **changes: Any) -> None:
         """Change some settings; unknown names and out-of-range values raise ValueError
@@ -69,12 +73,13 @@ class FaultSettings:
         for name in _RATES:
             if not 0.0 <= candidate[name] <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        if candidate["latency_ms"] < 0 or candidate["retry_after_seconds"] < 0:
-            raise ValueError("latency_ms and retry_after_seconds must not be negative")
+        if candidate["latency_ms"] < 0 or candidate["retry_after_seconds"] < 0 or candidate["search_lag_ms"] < 0:
+            raise ValueError("latency_ms, retry_after_seconds and search_lag_ms must not be negative")
         if candidate["webhook_timeout_seconds"] <= 0:
             raise ValueError("webhook_timeout_seconds must be positive")
         candidate["latency_ms"] = int(candidate["latency_ms"])
         candidate["retry_after_seconds"] = int(candidate["retry_after_seconds"])
+        candidate["search_lag_ms"] = int(candidate["search_lag_ms"])
         for name, value in candidate.items():
             setattr(self, name, value)
 

@@ -3,7 +3,9 @@
 ``IssueEditor`` reads a create or edit body (``fields`` and ``update``), checks every
 field first and reports all problems at once as Jira does (400 with ``errors`` keyed by
 field), and only then changes the issue, recording a changelog group whose items are
-what webhooks carry.
+what webhooks carry. A custom field that is not on the screens of the issue's project
+(``screen_custom_fields``: a site field a team-managed project has its own of, or another
+project's own field) cannot be set, as on Jira.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sandbox.jira.model import (
     ChangeGroup,
     ChangeItem,
     Comment,
+    CustomField,
     Issue,
     IssueLink,
     Project,
@@ -73,6 +76,18 @@ def _check_length(field_id: str, length: int) -> None:
         raise field_error(field_id, TOO_LONG)
 
 
+def screen_custom_fields(site: Site, project: Project) -> list[CustomField]:
+    """The custom fields on `project`'s screens: the site's, except where a field of the
+    project's own (team-managed) has the same name, and the project's own."""
+    fields = site.data.custom_fields
+    own = {field.name.lower() for field in fields if field.project_id == project.id}
+    return [
+        field
+        for field in fields
+        if field.project_id == project.id or (field.project_id is None and field.name.lower() not in own)
+    ]
+
+
 class IssueEditor:
     def __init__(self, site: Site, actor: User, version: str, now: datetime) -> None:
         self.site = site
@@ -87,7 +102,7 @@ class IssueEditor:
         errors: dict[str, str] = {}
         project = self._project(fields.get("project"), errors)
         issue_type_id = self._issue_type(fields.get("issuetype"), project, errors, required=True)
-        values = self._read_fields(fields, updates, errors, creating=True)
+        values = self._read_fields(fields, updates, errors, creating=True, project=project)
         if project is None or issue_type_id is None or errors:
             raise JiraError(400, errors=errors)
         self._check_hierarchy(None, project.id, values.get("parent"), issue_type_id)
@@ -126,7 +141,12 @@ class IssueEditor:
             if type_id is not None:
                 fields = {**fields, "issuetype": type_id}
         values = self._read_fields(
-            {k: v for k, v in fields.items() if k not in _ON_CREATE_ONLY}, updates, errors, creating=False, issue=issue
+            {k: v for k, v in fields.items() if k not in _ON_CREATE_ONLY},
+            updates,
+            errors,
+            creating=False,
+            issue=issue,
+            project=self.site.project(issue.project_id),
         )
         if errors:
             raise JiraError(400, errors=errors)
@@ -174,10 +194,13 @@ class IssueEditor:
         *,
         creating: bool,
         issue: Issue | None = None,
+        project: Project | None,
     ) -> dict[str, Any]:
         """Validate ``fields`` plus the ``set``/``add``/``remove`` operations of ``update``
-        into final values keyed by field id."""
+        into final values keyed by field id. ``project`` None: a create whose project is
+        already an error, so custom fields are checked against the site's."""
         values: dict[str, Any] = {}
+        on_screen = None if project is None else {field.id for field in screen_custom_fields(self.site, project)}
         for name in fields.keys() & updates.keys():
             errors[name] = f"Field '{name}' cannot be set in both 'fields' and 'update'."
         raw: dict[str, Any] = {k: v for k, v in fields.items() if k not in ("project",)}
@@ -194,7 +217,7 @@ class IssueEditor:
                     values["issuetype"] = value
                 continue
             try:
-                values[name] = self._read_value(name, value)
+                values[name] = self._read_value(name, value, on_screen)
             except JiraError as error:
                 errors.update(error.errors)
         if creating and "summary" not in errors and not str(values.get("summary", "")).strip():
@@ -225,7 +248,7 @@ class IssueEditor:
                 return _INVALID
         return result
 
-    def _read_value(self, name: str, value: Any) -> Any:
+    def _read_value(self, name: str, value: Any, on_screen: set[str] | None) -> Any:
         if name == "summary":
             return _summary(value)
         if name == "description":
@@ -239,7 +262,7 @@ class IssueEditor:
         if name == "parent":
             return self._parent(value)
         custom = self.site.custom_field(name)
-        if custom is None:
+        if custom is None or (on_screen is not None and custom.id not in on_screen):
             raise field_error(name, CANNOT_SET.format(name))
         if name == SPRINT_FIELD:
             return self._sprint(value)

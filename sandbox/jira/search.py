@@ -2,7 +2,8 @@
 
 ``issue_facts`` describes an issue the way the JQL engine reads it; ``find_issues``
 compiles a query (400 with Jira's message when it is malformed) and returns the
-matching issues in the query's order.
+matching issues in the query's order, out of the issues the search sees (``seen``: the
+lagging index's versions, ``sandbox.jira.search_index``; by default the site as it is).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def compile_query(site: Site, jql: str, now: datetime, current_user: str | None 
         raise JiraError(400, str(error)) from None
 
 
-def find_issues(site: Site, jql: str, now: datetime, current_user: str | None = None) -> list[Issue]:
+def find_issues(
+    site: Site, jql: str, now: datetime, current_user: str | None = None, seen: list[Issue] | None = None
+) -> list[Issue]:
     """Issues matching ``jql`` in its order. The enhanced search refuses unbounded
     queries (no restriction before ORDER BY), as Jira Cloud does."""
     if _UNBOUNDED.fullmatch(jql):
@@ -74,9 +77,10 @@ def find_issues(site: Site, jql: str, now: datetime, current_user: str | None = 
             400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
         )
     query = compile_query(site, jql, now, current_user)
-    facts = {issue.key: issue_facts(site, issue) for issue in site.issues()}
-    ordered = query.order([fact for fact in facts.values() if query.matches(fact)])
-    return [issue for issue in (site.issue(fact.key) for fact in ordered) if issue is not None]
+    issues = {issue.key: issue for issue in (site.issues() if seen is None else seen)}
+    facts = [issue_facts(site, issue) for issue in issues.values()]
+    ordered = query.order([fact for fact in facts if query.matches(fact)])
+    return [issues[fact.key] for fact in ordered]
 
 
 def matches(site: Site, jql: str, issue: Issue, now: datetime) -> bool:

@@ -15,8 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.llm import planning
 from sandbox.llm.schema_values import SchemaError, generate, resolve
-from sandbox.llm.state import Malformed
+from sandbox.llm.state import AnswerFaults
 from sandbox.llm.text import markdown, prompt_words
 
 # What `{"type": "json_object"}` (JSON mode without a schema) gets: a small ticket-like object.
@@ -75,17 +76,26 @@ def text_answer(prompt: Prompt) -> str:
     return markdown(prompt.words, prompt.rng(), description="description" in prompt.full_text.lower())
 
 
-def structured_value(prompt: Prompt, schema: dict[str, Any]) -> Any:
-    """A value valid for `schema`; an unusable schema is the client's error (HTTP 400)."""
+def structured_value(prompt: Prompt, schema: dict[str, Any], faults: AnswerFaults) -> Any:
+    """A value valid for `schema`; an unusable schema is the client's error (HTTP 400).
+
+    Augment's planning schemas (recognised by title) get a plan that keeps their rules, or
+    breaks the one `faults.break_rule` names."""
+    kind = planning.kind(schema)
+    if kind is not None:
+        attempt = sum(1 for role, _ in prompt.turns if role == "user")
+        broken = faults.break_rule if attempt <= faults.break_rule_attempts else None
+        return planning.answer(kind, prompt.turns, prompt.rng(), broken)
     try:
         return generate(schema, prompt.rng(), prompt.words)
     except SchemaError as exc:
         raise web.HTTPBadRequest(text=f"Invalid schema: {exc}") from exc
 
 
-def structured_json(prompt: Prompt, schema: dict[str, Any], malformed: Malformed | None) -> str:
+def structured_json(prompt: Prompt, schema: dict[str, Any], faults: AnswerFaults) -> str:
     """The JSON text of an answer for `schema`, broken as asked by fault injection."""
-    value = structured_value(prompt, schema)
+    value = structured_value(prompt, schema, faults)
+    malformed = faults.malformed
     if malformed == "missing_required":
         incomplete = without_required(value, schema)
         if incomplete is not None:
@@ -97,11 +107,11 @@ def structured_json(prompt: Prompt, schema: dict[str, Any], malformed: Malformed
     return text[: len(text) // 2] + " <<cut off by the Augment LLM sandbox"
 
 
-def structured_object(prompt: Prompt, schema: dict[str, Any], malformed: Malformed | None) -> Any:
+def structured_object(prompt: Prompt, schema: dict[str, Any], faults: AnswerFaults) -> Any:
     """An answer for channels that carry JSON values, not text (Anthropic tool input,
     Gemini function args): any injected malformation drops a required field, when there is one."""
-    value = structured_value(prompt, schema)
-    if malformed is not None:
+    value = structured_value(prompt, schema, faults)
+    if faults.malformed is not None:
         incomplete = without_required(value, schema)
         if incomplete is not None:
             return incomplete

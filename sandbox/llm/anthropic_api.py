@@ -84,13 +84,13 @@ async def _messages(request: web.Request) -> web.Response:
     tool = _chosen_tool(tools, body.get("tool_choice") or {"type": "auto"}, messages)
     if tool is not None:
         schema = _restore_hints(tool["input_schema"])
-        tool_input = structured_object(prompt, schema, request.app[STATE].draw_malformed())
+        tool_input = structured_object(prompt, schema, request.app[STATE].draw_answer_faults())
         content = [{"type": "tool_use", "id": f"toolu_{prompt.digest[:24]}", "name": tool["name"], "input": tool_input}]
         answer, stop_reason = json.dumps(tool_input), "tool_use"
     else:
         if isinstance(output_format, dict) and output_format.get("type") == "json_schema":
             schema = _restore_hints(output_format.get("schema") or {})
-            answer = structured_json(prompt, schema, request.app[STATE].draw_malformed())
+            answer = structured_json(prompt, schema, request.app[STATE].draw_answer_faults())
         else:
             answer = text_answer(prompt)
         content, stop_reason = [{"type": "text", "text": answer}], "end_turn"

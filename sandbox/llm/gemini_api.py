@@ -80,14 +80,14 @@ async def _generate_content(request: web.Request) -> web.Response:
     declaration = _chosen_function(declarations, calling, contents)
     if declaration is not None:
         params = _get(declaration, "parametersJsonSchema") or _get(declaration, "parameters") or {"type": "object"}
-        args = structured_object(prompt, params, request.app[STATE].draw_malformed())
+        args = structured_object(prompt, params, request.app[STATE].draw_answer_faults())
         part: dict[str, Any] = {"functionCall": {"name": declaration["name"], "args": args}}
         answer = json.dumps(args)
     else:
         if isinstance(schema, dict):
-            answer = structured_json(prompt, schema, request.app[STATE].draw_malformed())
+            answer = structured_json(prompt, schema, request.app[STATE].draw_answer_faults())
         elif mime_type == "application/json":
-            answer = structured_json(prompt, JSON_OBJECT_SCHEMA, request.app[STATE].draw_malformed())
+            answer = structured_json(prompt, JSON_OBJECT_SCHEMA, request.app[STATE].draw_answer_faults())
         else:
             answer = text_answer(prompt)
         part = {"text": answer}

@@ -73,7 +73,7 @@ async def _chat_completions(request: web.Request) -> web.Response:
     tool = _chosen_tool(tools, body.get("tool_choice", "auto"), messages)
     if tool is not None:
         schema = tool.get("parameters") or {"type": "object", "properties": {}}
-        arguments = structured_json(prompt, schema, request.app[STATE].draw_malformed())
+        arguments = structured_json(prompt, schema, request.app[STATE].draw_answer_faults())
         call_id = f"call_{prompt.digest[:24]}"
         message["tool_calls"] = [
             {"id": call_id, "type": "function", "function": {"name": tool["name"], "arguments": arguments}}
@@ -107,9 +107,9 @@ def _content(prompt: Prompt, response_format: dict[str, Any], request: web.Reque
         schema = (response_format.get("json_schema") or {}).get("schema")
         if not isinstance(schema, dict):
             raise web.HTTPBadRequest(text="response_format.json_schema.schema must be a JSON schema object.")
-        return structured_json(prompt, schema, request.app[STATE].draw_malformed())
+        return structured_json(prompt, schema, request.app[STATE].draw_answer_faults())
     if kind == "json_object":
-        return structured_json(prompt, JSON_OBJECT_SCHEMA, request.app[STATE].draw_malformed())
+        return structured_json(prompt, JSON_OBJECT_SCHEMA, request.app[STATE].draw_answer_faults())
     if kind != "text":
         raise web.HTTPBadRequest(text=f"Unsupported response_format type {kind!r}.")
     return text_answer(prompt)

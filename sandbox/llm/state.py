@@ -3,12 +3,17 @@
 import math
 import random
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 Malformed = Literal["broken_json", "missing_required"]
+# The planning rules an answer can break on purpose (Augment's schemas.planning_outputs.Rule).
+BrokenRule = Literal[
+    "item_count", "existing_title", "duplicate_title", "unknown_dependency", "dependency_cycle", "estimate", "team"
+]
 
 
 class LlmSandboxSettings(BaseModel):
@@ -21,7 +26,20 @@ class LlmSandboxSettings(BaseModel):
     rate_limit_rate: float = Field(default=0, ge=0, le=1)
     retry_after_s: float = Field(default=1, ge=0)
     malformed_rate: float = Field(default=0, ge=0, le=1)
+    # Planning answers (stories, tasks, tests) break this rule in the first `break_rule_attempts`
+    # answers of a conversation (counted by its user turns), then answer correctly.
+    break_rule: BrokenRule | None = None
+    break_rule_attempts: int = Field(default=1, ge=0, le=1000)
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class AnswerFaults:
+    """What one structured answer is to get wrong."""
+
+    malformed: Malformed | None = None
+    break_rule: BrokenRule | None = None
+    break_rule_attempts: int = 0
 
 
 class SandboxState:
@@ -59,6 +77,11 @@ class SandboxState:
             return None
         self._malformed_count += 1
         return "broken_json" if self._malformed_count % 2 else "missing_required"
+
+    def draw_answer_faults(self) -> AnswerFaults:
+        """The faults of one structured answer: the malformed dice, and the rule to break."""
+        settings = self.settings
+        return AnswerFaults(self.draw_malformed(), settings.break_rule, settings.break_rule_attempts)
 
     def record(self, provider: str, status: int) -> None:
         counters = self.stats[provider]

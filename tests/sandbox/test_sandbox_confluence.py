@@ -65,8 +65,8 @@ async def test_v1_page_by_id_with_storage_body(confluence: Confluence) -> None:
     assert storage["representation"] == "storage"
     assert page["_links"]["webui"].startswith("/spaces/AUG/pages/98305/")
 
-    rows = _table_rows(storage["value"], "Story Ticket List")
-    assert rows[0] == ["Title", "Description", "Acceptance Criteria"]
+    rows = _table_rows(storage["value"], "&#x1F4CB; Story Ticket List")
+    assert rows[0] == ["Title", "Description", "Acceptance Criteria", "Notes"]
     assert 4 <= len(rows) - 1 <= 6
     assert any("Given" in row[2] and "then" in row[2] for row in rows[1:])
     assert "<thead>" not in storage["value"] and "ac:structured-macro" in storage["value"]

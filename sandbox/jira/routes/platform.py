@@ -11,8 +11,9 @@ from sandbox.jira.auth import current_user, require
 from sandbox.jira.clock import platform_time
 from sandbox.jira.errors import JiraError
 from sandbox.jira.http import jira_json, query_int, site_base
+from sandbox.jira.issue_edits import screen_custom_fields
 from sandbox.jira.issue_shape import SYSTEM_FIELDS, View, field_catalog
-from sandbox.jira.model import CustomField, IssueType, Project
+from sandbox.jira.model import IssueType, Project
 from sandbox.jira.routes import API
 from sandbox.jira.shapes import (
     Json,
@@ -277,18 +278,6 @@ def edit_fields(view: View, project: Project) -> dict[str, Json]:
     return _field_metadata(view, project, settable, {"summary", "issuetype"})
 
 
-def project_custom_fields(view: View, project: Project) -> list[CustomField]:
-    """The custom fields of `project`'s screens: the site's, except where a field of the
-    project's own (team-managed) has the same name, and the project's own."""
-    fields = view.site.data.custom_fields
-    own = {field.name.lower() for field in fields if field.project_id == project.id}
-    return [
-        field
-        for field in fields
-        if field.project_id == project.id or (field.project_id is None and field.name.lower() not in own)
-    ]
-
-
 def _field_metadata(view: View, project: Project, settable: list[str], required: set[str]) -> dict[str, Json]:
     system = {f.id: f for f in SYSTEM_FIELDS}
     metadata: dict[str, Json] = {}
@@ -303,7 +292,7 @@ def _field_metadata(view: View, project: Project, settable: list[str], required:
             "hasDefaultValue": False,
             "operations": operations,
         }
-    for custom in project_custom_fields(view, project):
+    for custom in screen_custom_fields(view.site, project):
         metadata[custom.id] = {
             "required": False,
             "schema": custom_field_schema(custom),

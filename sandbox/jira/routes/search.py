@@ -1,12 +1,14 @@
 """Search by JQL: the enhanced ``/search/jql`` (GET and POST, ``nextPageToken`` paging,
 no ``total``, ``id`` only by default), the approximate count, and the removed
-``/search`` that Jira Cloud answers with 410."""
+``/search`` that Jira Cloud answers with 410. Both searches read the lagging index
+(``sandbox.jira.search_index``): matching and the returned issues alike."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -15,8 +17,10 @@ from sandbox.jira.auth import require
 from sandbox.jira.errors import JiraError
 from sandbox.jira.http import jira_json, query_list, read_json
 from sandbox.jira.issue_shape import FieldSelection, issue_bean
+from sandbox.jira.model import Issue
 from sandbox.jira.routes import API
 from sandbox.jira.search import find_issues
+from sandbox.jira.search_index import SEARCH_INDEX
 from sandbox.jira.state import state_of
 
 # Jira serves up to 5000 ids per page, fewer when whole issues are asked for.
@@ -63,7 +67,7 @@ def _search(request: web.Request, params: dict[str, Any]) -> web.Response:
     limit = max(1, min(_max_results(params.get("maxResults")), limit_cap))
     start = _read_token(params.get("nextPageToken"), jql)
 
-    issues = find_issues(state.site, jql, state.clock.now(), actor.account_id)
+    issues = _found(request, jql, actor.account_id)
     page = issues[start : start + limit]
     view = state.view(request)
     body: dict[str, Any] = {"issues": [issue_bean(view, issue, selection, expand_set) for issue in page]}
@@ -75,10 +79,17 @@ def _search(request: web.Request, params: dict[str, Any]) -> web.Response:
 
 async def approximate_count(request: web.Request) -> web.Response:
     actor = require(request, "browse")
-    state = state_of(request)
     body = await read_json(request)
     jql = body.get("jql", "") if isinstance(body, dict) else ""
-    return jira_json({"count": len(find_issues(state.site, str(jql), state.clock.now(), actor.account_id))})
+    return jira_json({"count": len(_found(request, str(jql), actor.account_id))})
+
+
+def _found(request: web.Request, jql: str, account_id: str) -> list[Issue]:
+    state = state_of(request)
+    now = state.clock.now()
+    lag = timedelta(milliseconds=state.fault_settings.search_lag_ms)
+    seen = request.app[SEARCH_INDEX].visible(state.site, lag, now)
+    return find_issues(state.site, jql, now, account_id, seen)
 
 
 async def removed_search(request: web.Request) -> web.Response:
