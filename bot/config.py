@@ -99,8 +99,8 @@ class JiraSettings(Section):
         default=10,
         ge=0,
         le=300,
-        description="How long Jira's search may lag a write: a resumed job that may have created an "
-        "issue searches for it no sooner than this after the attempt.",
+        description="How long Jira's search may lag a write, plus the time a create takes to answer: a "
+        "resumed job that may have created an issue searches for it no sooner than this after it was sent.",
     )
 
     @field_validator("url")

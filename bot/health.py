@@ -13,11 +13,19 @@ from bot.config import Settings
 from bot.llm.catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS
 from bot.logs import redact
 from bot.runtime import Runtime
+from bot.teams.store import TeamStore
 
 CHECK_TIMEOUT_SECONDS = 3.0
 CONNECTED = "connected"
 READY = "ready"
 HEALTHY_VALUES = frozenset({CONNECTED, READY})
+TEAMS_EMPTY = "empty: no teams (import with augment teams import FILE.yaml)"
+
+
+def is_healthy(value: str) -> bool:
+    """A check's answer that means usable: `ready (3 teams)` is, and so is an empty team database
+    (planning without a team works; the text says how to fill it)."""
+    return value in HEALTHY_VALUES or value.startswith(f"{READY} (") or value == TEAMS_EMPTY
 
 
 class HealthChecker:
@@ -76,10 +84,13 @@ class HealthChecker:
         return await self._probe(f"{base}/models", headers={"Authorization": f"Bearer {key}"})
 
     async def _team_member_db(self) -> str:
+        """`ready (N teams)`, or `empty: ...` (usable, nothing to plan by team yet), or unavailable."""
         if not self._runtime.nc.is_connected:
             return "unavailable: NATS is disconnected"
-        await self._runtime.buckets.teams.status()
-        return READY
+        count = len(await TeamStore(self._runtime.buckets.teams).ids())
+        if count == 0:
+            return TEAMS_EMPTY
+        return f"{READY} ({count} team{'' if count == 1 else 's'})"
 
     async def _probe(self, url: str, *, headers: dict[str, str]) -> str:
         async with self._runtime.http.get(url, headers=headers) as response:

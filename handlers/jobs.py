@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
-from bot.http.routes import ApiError, RouteTable
+from bot.http.routes import ApiError, FieldInvalidError, RouteTable
 from bot.jobs.queue import JobAlreadyFinishedError
 from bot.jobs.store import JobNotFoundError
 from bot.jobs.watch import InvalidCursorError
@@ -124,13 +125,22 @@ async def apply_preview(request: web.Request, job_id: str, body: ApplyBody) -> w
         raise ApiError(404, f"Job {job_id} not found") from None
     _check_preview(source)
     works = await asyncio.gather(*(jobs.ticket_work(job_id, key) for key in source.ticket_keys))
-    keys = [key for key, work in zip(source.ticket_keys, works, strict=True) if work and work.get("plan")]
-    if not keys:
+    planned = {
+        key: work["plan"] for key, work in zip(source.ticket_keys, works, strict=True) if work and work.get("plan")
+    }
+    if not planned:
         raise ApiError(409, f"Job {job_id} has no plan to apply")
+    keys = _selected_tickets(list(planned), body.ticket_keys)
+    if body.operations is not None:
+        if len(planned) != 1:
+            raise FieldInvalidError(
+                ("body", "operations"), "a batch preview's tickets are chosen with ticket_keys, not operations"
+            )
+        _check_operations(next(iter(planned.values())), body.operations)
     return await submit(
         request,
         JobType.apply,
-        ApplyRequest(job_id=job_id, ticket_keys=keys),
+        ApplyRequest(job_id=job_id, ticket_keys=keys, operations=body.operations, approved_by=_approver(request)),
         ticket_keys=keys,
         async_mode=body.async_mode,
         queued_message=f"Applying the plan of job {job_id}",
@@ -138,6 +148,42 @@ async def apply_preview(request: web.Request, job_id: str, body: ApplyBody) -> w
         update_jira=True,
         safety_note=None,
     )
+
+
+def _selected_tickets(planned: list[str], selected: list[str] | None) -> list[str]:
+    """The preview's tickets to write: all with a plan, or those `ticket_keys` names."""
+    if selected is None:
+        return planned
+    wanted = [key.upper() for key in selected]
+    if unknown := [key for key in wanted if key not in planned]:
+        raise FieldInvalidError(
+            ("body", "ticket_keys"), "not tickets of this preview with a plan: " + ", ".join(unknown[:20])
+        )
+    return [key for key in planned if key in wanted]
+
+
+def _check_operations(plan: list[dict[str, Any]], selected: list[str]) -> None:
+    """422 for an operation the plan does not hold, or one on an issue whose create is left out."""
+    ops = {op["op_id"]: op for op in plan}
+    if unknown := [op_id for op_id in selected if op_id not in ops]:
+        raise FieldInvalidError(("body", "operations"), "not operations of this plan: " + ", ".join(unknown[:20]))
+    chosen = set(selected)
+    for op_id in selected:
+        needs = [
+            value["created_by"]
+            for value in ops[op_id]["payload"].values()
+            if isinstance(value, dict) and set(value) == {"created_by"}
+        ]
+        if missing := [need for need in needs if need not in chosen]:
+            raise FieldInvalidError(
+                ("body", "operations"), f"{op_id} needs the issue {missing[0]} creates: select {missing[0]} too"
+            )
+
+
+def _approver(request: web.Request) -> str:
+    """Who approved, for the record: the API (and its user, when authentication is on)."""
+    auth = services(request).settings.auth
+    return f"api:{auth.username}" if auth.enabled else "api"
 
 
 def _check_preview(source: JobRecord) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot import __version__
-from bot.health import HEALTHY_VALUES
+from bot.health import is_healthy
 from bot.http.routes import RouteTable, json_response
 from bot.llm.catalogue import ALIASES, PROVIDERS
 from bot.services import services
@@ -43,7 +43,7 @@ async def ready(request: web.Request) -> web.Response:
 
 async def _health(request: web.Request) -> HealthResponse:
     checks = await services(request).health.check()
-    healthy = all(value in HEALTHY_VALUES for value in checks.values())
+    healthy = all(is_healthy(value) for value in checks.values())
     return HealthResponse(status="healthy" if healthy else "degraded", timestamp=utc_now(), services=checks)
 
 

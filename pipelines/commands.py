@@ -2,10 +2,12 @@
 
 `apply` (from `/augment apply` or `POST /jobs/{job_id}/apply`) writes the plan a preview
 job stored, through the one applier, once: the preview's record is claimed (its
-`PreviewClaim` section, `applied_by`) with compare-and-set before anything is written, so
-a second apply answers that it is already applied. A batch preview's plans are read per
-ticket from the results bucket; every operation is recorded in the apply job's record
-before the next, so a redelivered apply job goes on without writing twice.
+`PreviewClaim` section: `applied_by`, and who approved which operations) with
+compare-and-set before anything is written, so a second apply answers that it is already
+applied. `operations` (REST) writes only the operations chosen from a one-plan preview.
+A batch preview's plans are read per ticket from the results bucket; every operation is
+recorded in the apply job's record before the next, so a redelivered apply job goes on
+without writing twice.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ async def apply(command: CommandContext) -> str:
         return f"The plan of job {job_ref(job_id)} is already applied (by job {job_ref(applied_by)})."
     job = await command.submit(
         JobType.apply,
-        ApplyRequest(job_id=job_id, ticket_keys=[command.ticket_key]),
+        ApplyRequest(job_id=job_id, ticket_keys=[command.ticket_key], approved_by=command.author),
         message=f"Applying the plan of job {job_id}",
     )
     return f"Writing the plan of job {job_ref(job_id)} to {command.ticket_key} (job {job_ref(job.job_id)})."
@@ -103,7 +105,7 @@ async def apply_plan(job: JobContext) -> ApplyResult:
     request = ApplyRequest.model_validate(job.request)
     single = request.ticket_keys[0] if len(request.ticket_keys) == 1 else None
     try:
-        claimed = await job.runtime.store.update(request.job_id, lambda source: _claim(source, job.job_id))
+        claimed = await job.runtime.store.update(request.job_id, lambda source: _claim(source, job.job_id, request))
     except JobNotFoundError:
         raise NotFoundJobError(f"Job {request.job_id} no longer exists", ticket_key=single) from None
     source = claimed.after
@@ -126,6 +128,8 @@ async def apply_plan(job: JobContext) -> ApplyResult:
     for key in request.ticket_keys:
         await job.progress(f"Writing the plan of job {source.job_id} to {key}", processed=len(lines), total=total)
         plan = await _plan_of(job, source, key)
+        if request.operations is not None:
+            plan = [operation for operation in plan if operation.op_id in request.operations]
         try:
             applied = await applier.apply(plan, job.record.applied, record)
         except JiraError as err:
@@ -133,7 +137,9 @@ async def apply_plan(job: JobContext) -> ApplyResult:
         op_ids = {operation.op_id for operation in plan}
         lines.append(_ticket_applied(key, [entry for entry in applied if entry.op_id in op_ids]))
     await job.progress(f"Wrote the plan of job {source.job_id}", processed=total, total=total)
-    return _result(source.job_id, single, lines, job.record.applied)
+    return _result(source.job_id, single, lines, job.record.applied).model_copy(
+        update={"approved_by": request.approved_by}
+    )
 
 
 async def _plan_of(job: JobContext, source: JobRecord, key: str) -> list[PlanOperation]:
@@ -195,10 +201,12 @@ def _result(
     )
 
 
-def _claim(source: JobRecord, apply_job_id: str) -> JobRecord | None:
+def _claim(source: JobRecord, apply_job_id: str, request: ApplyRequest) -> JobRecord | None:
     if source.section(PreviewClaim).applied_by not in (None, apply_job_id):
         return None
-    source.keep(PreviewClaim(applied_by=apply_job_id))
+    source.keep(
+        PreviewClaim(applied_by=apply_job_id, approved_by=request.approved_by, approved_operations=request.operations)
+    )
     return source
 
 

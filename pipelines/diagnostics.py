@@ -1,8 +1,10 @@
-"""The `ping` job: report progress step by step, optionally failing the first attempts (a transient error)."""
+"""The `ping` job: report progress step by step, optionally failing the first attempts (a transient error)
+or stalling the worker's process on the first delivery (to show a late heartbeat is survived)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.jobs.context import JobContext
 from bot.jobs.errors import TransientJobError
@@ -20,6 +22,8 @@ async def run_ping(job: JobContext) -> PingResult:
             f"ping failed on purpose (attempt {job.attempt} of the {request.fail_attempts} asked to fail)",
             ticket_key=request.ticket_key,
         )
+    if request.stall_seconds and job.record.deliveries == 1:
+        time.sleep(request.stall_seconds)  # noqa: ASYNC251 -- blocks the event loop on purpose: no heartbeat either
     for step in range(1, request.steps + 1):
         if request.step_seconds:
             await asyncio.sleep(request.step_seconds)

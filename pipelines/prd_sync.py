@@ -29,8 +29,8 @@ import time
 from bot.commands.context import CommandContext
 from bot.documents import DocumentError, DocumentReader
 from bot.documents.prd_stories import PrdStory, StoryTableError, find_story_table, normalise_title
-from bot.formatting.jira_wiki import markdown_to_wiki
 from bot.formatting.limits import fit_wiki
+from bot.formatting.plans import story_wiki, table_cell
 from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, fingerprint
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
 from bot.jira.context import TicketContextReader
@@ -111,7 +111,7 @@ async def _plan(job: JobContext, request: PrdStorySyncRequest) -> tuple[list[Pla
     plan: list[PlanOperation] = []
     details: list[StoryDetail] = []
     for index, (story, ticket) in enumerate(found):
-        wiki = fit_wiki(_description(story), f"/jobs/{job.record.job_id}")
+        wiki = fit_wiki(story_wiki(story.description, story.acceptance_criteria), f"/jobs/{job.record.job_id}")
         detail = StoryDetail(
             title=story.title,
             description=story.description,
@@ -233,15 +233,6 @@ async def _existing(jira: JiraClient, epic_key: str | None, project: str | None)
     return found
 
 
-def _description(story: PrdStory) -> str:
-    """The story's description in wiki markup, its criteria as an "Acceptance Criteria" list."""
-    markdown = story.description
-    if story.acceptance_criteria:
-        items = "\n".join(f"- {criterion}" for criterion in story.acceptance_criteria)
-        markdown += f"\n\n## Acceptance Criteria\n\n{items}"
-    return markdown_to_wiki(markdown)
-
-
 def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: PlanningResult) -> None:
     record.plan = plan
     record.result = draft.model_dump(mode="json")
@@ -305,10 +296,10 @@ def sync_reply(record: JobRecord) -> str:
     if result.operation_mode == "apply":
         return f"{result.message} (job {job_ref(record.job_id)})."
     rows = "\n".join(
-        f"|{_cell(detail.title)}|{detail.action}|{detail.ticket_key or ' '}|" for detail in result.story_details
+        f"|{table_cell(detail.title)}|{detail.action}|{detail.ticket_key or ' '}|" for detail in result.story_details
     )
     table = f"||Story||Action||Existing story||\n{rows}" if rows else "The table lists no stories."
-    warnings = "".join(f"\n* {_cell(warning)}" for warning in result.warnings)
+    warnings = "".join(f"\n* {table_cell(warning)}" for warning in result.warnings)
     ending = (
         f"Nothing was written. To write it, comment:\n\n/augment apply {record.job_id}"
         if record.plan
@@ -319,11 +310,6 @@ def sync_reply(record: JobRecord) -> str:
         + (f"\nWarnings:{warnings}\n" if warnings else "")
         + f"\n{ending}"
     )
-
-
-def _cell(text: str) -> str:
-    """Text that cannot end a table cell or open markup."""
-    return "".join(f"\\{char}" if char in "|{}[]" else char for char in " ".join(text.split()))
 
 
 pipeline.on(JobType.prd_story_sync, sync_from_prd, reply=sync_reply)

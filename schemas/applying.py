@@ -7,15 +7,18 @@ record (a single ticket) or per ticket in the results bucket (a batch).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from schemas.base import RequestModel
 from schemas.jobs import AppliedOperation, PlanOperation
 from schemas.keys import JobId, TicketKey
 
 Outcome = Literal["applied", "already_applied", "conflict"]
+# An operation of a stored plan, as `plan[].op_id` of `GET /jobs/{job_id}` shows it.
+OpId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+MAX_SELECTED = 1000
 
 
 class ApplyBody(RequestModel):
@@ -24,11 +27,29 @@ class ApplyBody(RequestModel):
     async_mode: bool = Field(
         default=False, strict=True, description="Answer 202 with a job id at once instead of waiting."
     )
+    operations: list[OpId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SELECTED,
+        description="Write only these operations of a one-plan preview (their `op_id`s, from `plan` in "
+        "`GET /jobs/{job_id}`); default: all. An operation on an issue the plan creates needs that "
+        "create selected too.",
+    )
+    ticket_keys: list[TicketKey] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SELECTED,
+        description="Write only these tickets of a batch preview; default: every ticket with a plan.",
+    )
 
 
 class ApplyRequest(BaseModel):
     job_id: JobId = Field(description="The preview job whose plan is written.")
     ticket_keys: list[TicketKey] = Field(min_length=1, description="The preview's tickets that have a plan.")
+    operations: list[str] | None = Field(default=None, description="Only these operations (one-plan previews).")
+    approved_by: str | None = Field(
+        default=None, description="Who approved: `api` (or `api:<user>`), or the Jira accountId that commented."
+    )
 
 
 class TicketApplied(BaseModel):
@@ -50,6 +71,7 @@ class ApplyResult(BaseModel):
         "already (or another apply job claimed the preview first: `applied_by`), else `applied`."
     )
     applied_by: str | None = Field(default=None, description="The apply job that claimed the preview.")
+    approved_by: str | None = Field(default=None, description="Who approved the apply.")
     tickets: list[TicketApplied] = Field(
         default_factory=list, description="One line per ticket, in the preview's order."
     )
@@ -70,3 +92,7 @@ class PreviewClaim(BaseModel):
     """The section of a preview's job record that `apply` claims before writing its plan."""
 
     applied_by: str | None = Field(default=None, description="The apply job that wrote this preview's plan.")
+    approved_by: str | None = Field(default=None, description="Who approved the apply (see `ApplyRequest`).")
+    approved_operations: list[str] | None = Field(
+        default=None, description="The operations approved, when not all of the plan was."
+    )

@@ -17,6 +17,14 @@ class PingRequest(RequestModel):
     fail_attempts: int = Field(
         default=0, ge=0, le=100, strict=True, description="Fail this many attempts before succeeding."
     )
+    stall_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        strict=True,
+        description="Block the worker process this long before the first step of the job's first delivery, "
+        "as a stalled process does (its heartbeat stops too).",
+    )
     async_mode: bool = Field(default=False, strict=True)
 
 

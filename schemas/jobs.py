@@ -46,6 +46,7 @@ class JobType(StrEnum):
     task_generation = "task_generation"
     test_generation = "test_generation"
     sprint_planning = "sprint_planning"
+    sprint_assign = "sprint_assign"
     timeline_planning = "timeline_planning"
     update_ticket = "update_ticket"
     update_story_ticket = "update_story_ticket"

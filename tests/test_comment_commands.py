@@ -40,6 +40,7 @@ async def test_describe_then_apply_writes_the_description_exactly_once(aiohttp_c
     await service.wait_for_comment("DEMO-3", f"Wrote the plan of job {job_id} to DEMO-3")
     job = await (await service.client.get(f"/jobs/{job_id}")).json()
     assert await service.description("DEMO-3") == job["result"]["description_wiki"]
+    assert job["approved_by"] == service.sandbox.admin.account_id  # who commented the apply
 
     await service.comment("DEMO-3", f"/augment apply {job_id}")
     await service.wait_for_comment("DEMO-3", "is already applied")

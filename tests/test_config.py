@@ -151,7 +151,12 @@ def test_the_example_config_is_valid_and_documents_every_key(tmp_path: Path) -> 
 
 
 def test_a_rule_runs_only_a_job_type_a_pipeline_registered_a_rule_action_for() -> None:
-    assert set(registry_of(plugins.pipelines()).rule_actions) == {JobType.single}
+    assert set(registry_of(plugins.pipelines()).rule_actions) == {
+        JobType.single,
+        JobType.story_generation,
+        JobType.task_generation,
+        JobType.test_generation,
+    }
     rules = [TriggerRule.model_validate({"name": "x", "on": "issue_created", "action": {"job_type": "batch"}})]
     check_rule_actions(rules, {JobType.batch})
     with pytest.raises(ConfigError) as err:

@@ -21,7 +21,7 @@ async def test_with_the_sandbox_everything_is_healthy(aiohttp_client, nats_url: 
         "jira_fields": "ready",
         "confluence": "connected",
         "llm": "connected",
-        "team_member_db": "ready",
+        "team_member_db": "empty: no teams (import with augment teams import FILE.yaml)",
     }
     assert body["status"] == "healthy"
     assert (await client.get("/health/ready")).status == 200

@@ -155,3 +155,69 @@ async def test_unknown_job_is_404_and_a_bad_id_422(sandboxed: SandboxedService) 
     response = await sandboxed.client.post(f"/jobs/{ZERO_JOB}/apply", json={"async_mode": 1, "ticket_keys": []})
     assert response.status == 422
     assert sorted(error["loc"][1] for error in (await response.json())["detail"]) == ["async_mode", "ticket_keys"]
+
+
+async def test_chosen_operations_of_a_preview_are_written_and_the_approval_is_recorded(
+    sandboxed: SandboxedService,
+) -> None:
+    response = await sandboxed.client.post("/plan/stories/sync-from-prd", json={"epic_key": "DEMO-1"})
+    assert response.status == 200, await response.text()
+    source = await (await sandboxed.client.get("/jobs/ticket/DEMO-1")).json()
+    creates = [op for op in source["plan"] if op["kind"] == "create_issue"]
+    assert len(creates) >= 3
+    chosen = [creates[0]["op_id"], creates[2]["op_id"]]
+
+    unknown = await sandboxed.client.post(f"/jobs/{source['job_id']}/apply", json={"operations": ["nope"]})
+    assert unknown.status == 422
+    assert (await unknown.json())["detail"][0]["loc"] == ["body", "operations"]
+
+    response = await sandboxed.client.post(f"/jobs/{source['job_id']}/apply", json={"operations": chosen})
+    assert response.status == 200, await response.text()
+    result = await response.json()
+    assert result["approved_by"] == "api"
+    assert [entry["op_id"] for entry in result["operations"]] == chosen
+    stories = await sandboxed.jira("GET", "/rest/api/2/search/jql?jql=parent%20%3D%20DEMO-1&fields=summary")
+    summaries = {issue["fields"]["summary"] for issue in stories["issues"]}
+    assert {op["payload"]["fields"]["summary"] for op in creates} & summaries == {
+        creates[0]["payload"]["fields"]["summary"],
+        creates[2]["payload"]["fields"]["summary"],
+    }
+    claimed = await (await sandboxed.client.get(f"/jobs/{source['job_id']}")).json()
+    assert (claimed["approved_by"], claimed["approved_operations"]) == ("api", chosen)
+
+
+async def test_an_operation_on_an_issue_the_plan_creates_needs_that_create(sandboxed: SandboxedService) -> None:
+    response = await sandboxed.client.post(
+        "/jira/create-ticket",
+        json={
+            "parent_key": "DEMO-1",
+            "story_key": "DEMO-2",
+            "summary": "Chosen task",
+            "description": "A task.",
+            "blocks": ["DEMO-3"],
+        },
+    )
+    assert response.status == 200, await response.text()
+    source = await (await sandboxed.client.get("/jobs/ticket/DEMO-2")).json()
+    link = next(op["op_id"] for op in source["plan"] if op["kind"] == "link_issues")
+    response = await sandboxed.client.post(f"/jobs/{source['job_id']}/apply", json={"operations": [link]})
+    assert response.status == 422
+    error = (await response.json())["detail"][0]
+    assert error["loc"] == ["body", "operations"] and "select create too" in error["msg"]
+
+
+async def test_chosen_tickets_of_a_batch_preview_are_written(sandboxed: SandboxedService) -> None:
+    response = await sandboxed.client.post("/generate/batch", json={"jql": "key in (DEMO-8, DEMO-9)"})
+    batch = await wait_for_job(sandboxed.client, (await response.json())["job_id"], finished, timeout=60)
+    assert batch["status"] == "completed"
+    before = await sandboxed.description("DEMO-9")
+    wrong = await sandboxed.client.post(f"/jobs/{batch['job_id']}/apply", json={"ticket_keys": ["DEMO-3"]})
+    assert wrong.status == 422
+    assert (await wrong.json())["detail"][0]["loc"] == ["body", "ticket_keys"]
+
+    response = await sandboxed.client.post(f"/jobs/{batch['job_id']}/apply", json={"ticket_keys": ["DEMO-8"]})
+    assert response.status == 200, await response.text()
+    assert [line["ticket_key"] for line in (await response.json())["tickets"]] == ["DEMO-8"]
+    work = await (await sandboxed.client.get(f"/jobs/{batch['job_id']}/tickets/DEMO-8")).json()
+    assert await sandboxed.description("DEMO-8") == work["draft"]["description_wiki"]
+    assert await sandboxed.description("DEMO-9") == before

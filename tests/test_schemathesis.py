@@ -53,6 +53,7 @@ MALFORMED_BODIES = [
     b'{"steps": 2,',
     b"\xef\xbb\xbf{}",
 ]
+WELL_FORMED_PATH = {"job_id": "00000000-0000-0000-0000-000000000000", "team_id": "no-such-team", "sprint_id": 999999}
 MALFORMED_TYPES = ["application/json; charset=klingon", "application/json; charset=latin-1", "text/plain"]
 
 
@@ -115,8 +116,8 @@ def generated(
 
 
 def malformed(operation: Any, url: str, session: requests.Session, failures: list[str]) -> None:
-    # A well-formed job id (of no job) in the path, so the body is what gets checked.
-    path = {"job_id": "00000000-0000-0000-0000-000000000000"} if "{job_id}" in operation.path else None
+    # Well-formed path parameters (of nothing that exists), so the body is what gets checked.
+    path = {name: value for name, value in WELL_FORMED_PATH.items() if f"{{{name}}}" in operation.path} or None
     case = operation.Case(body={}, media_type="application/json", path_parameters=path)
     for body in MALFORMED_BODIES:
         check(case, url, session, failures, data=body, headers={"Content-Type": "application/json"})

@@ -1,4 +1,4 @@
-"""`augment serve | api | worker | hash-password | jobs ... | sandbox`."""
+"""`augment serve | api | worker | hash-password | jobs ... | teams ... | sandbox`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> None:
             from bot.cli import jobs
 
             jobs.run(args)
+        elif command == "teams":
+            from bot.cli import teams
+
+            teams.run(args)
         elif command == "sandbox":
             from sandbox import run
 
@@ -80,14 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     hashing.add_argument("--stdin", action="store_true", help="read the password from standard input")
 
     jobs = commands.add_parser("jobs", help="list, show, cancel or watch jobs through the REST API")
-    jobs.add_argument(
-        "--url", default=os.environ.get("AUGMENT_URL", DEFAULT_API_URL), help="API base URL ($AUGMENT_URL)"
-    )
-    jobs.add_argument(
-        "--user",
-        default=os.environ.get("AUGMENT_USER"),
-        help="user for Basic auth ($AUGMENT_USER; password from $AUGMENT_PASSWORD or a prompt)",
-    )
+    _api_options(jobs)
     actions = jobs.add_subparsers(dest="action", metavar="action", required=True)
     listing = actions.add_parser("list", help="newest first")
     listing.add_argument("--status", choices=["started", "processing", "completed", "failed", "cancelled"])
@@ -101,9 +98,29 @@ def _parser() -> argparse.ArgumentParser:
         action = actions.add_parser(name, help=text)
         action.add_argument("job_id")
 
+    teams = commands.add_parser("teams", help="import, list or export the team member database through the REST API")
+    _api_options(teams)
+    team_actions = teams.add_subparsers(dest="action", metavar="action", required=True)
+    importing = team_actions.add_parser("import", help="create or replace every team of a YAML file")
+    importing.add_argument("file", help="a YAML file with a `teams` list (e.g. sandbox/data/teams.yaml)")
+    team_actions.add_parser("list", help="teams with their members and capacity per skill")
+    team_actions.add_parser("export", help="print the teams as YAML, in the format import reads")
+
     sandbox = commands.add_parser("sandbox", help="run the Jira, Confluence and LLM sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--jira-port", type=int, default=8001)
     sandbox.add_argument("--llm-port", type=int, default=8002)
     sandbox.add_argument("--snapshot", type=Path, default=None, help="JSON file to load at start and save on stop")
     return parser
+
+
+def _api_options(command: argparse.ArgumentParser) -> None:
+    """Where the REST API is and who calls it: the commands that are its clients share these."""
+    command.add_argument(
+        "--url", default=os.environ.get("AUGMENT_URL", DEFAULT_API_URL), help="API base URL ($AUGMENT_URL)"
+    )
+    command.add_argument(
+        "--user",
+        default=os.environ.get("AUGMENT_USER"),
+        help="user for Basic auth ($AUGMENT_USER; password from $AUGMENT_PASSWORD or a prompt)",
+    )

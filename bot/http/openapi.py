@@ -19,6 +19,7 @@ STATUS_TEXT = {
     200: "OK",
     201: "Created",
     202: "Accepted: the job continues in the background",
+    204: "Done; no content",
     400: "Malformed JSON body",
     401: "Missing or wrong credentials",
     404: "Not found",
@@ -134,6 +135,8 @@ def _responses(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
     if endpoint.uses_nats:
         answers.setdefault(503, (STATUS_TEXT[503], refs[ErrorResponse, "serialization"]))
     return {
-        str(status): {"description": text, "content": {"application/json": {"schema": schema}}}
+        # A 204 has no body, so no content to describe.
+        str(status): {"description": text}
+        | ({} if status == 204 else {"content": {"application/json": {"schema": schema}}})
         for status, (text, schema) in sorted(answers.items())
     }

@@ -125,6 +125,19 @@ def ticket_outcome_key(job_id: str, ticket_key: str) -> str:
     return f"{_token(job_id)}.outcome.{_token(ticket_key)}"
 
 
+TEAM_KEY_PREFIX = "team."
+
+
+def team_key(team_id: str) -> str:
+    """Key of one team in the teams bucket."""
+    return f"{TEAM_KEY_PREFIX}{_token(team_id)}"
+
+
+def team_id_from_key(key: str) -> str | None:
+    """The team id of a key of the teams bucket, None for a key that is not a team's."""
+    return key.removeprefix(TEAM_KEY_PREFIX) if key.startswith(TEAM_KEY_PREFIX) else None
+
+
 def consumer_name(pipeline: str) -> str:
     return f"augment-{pipeline}"
 

@@ -27,6 +27,15 @@ making a second:
 Later operations name the created issue as `created_by(<op id>)` and get its key when they
 are applied.
 
+Sprints (`bot.jira.agile`): a `create_sprint` names its board and a name no other sprint
+of the plan has on that board (the applier refuses a plan with two), and that name is its
+marker: before creating, the applier lists the board's sprints (GET, current) and one of
+that name is the sprint a crashed run made, so none is made twice. Its outcome holds
+`sprint_id`, which later operations get through `created_by(<op id>)`. A `move_to_sprint`
+moves at most 50 issues (Jira's limit per call); it first reads which of them are in the
+sprint already and moves only the others, so a chunk that reached Jira but was not
+recorded is not sent again, and one whose issues are all there is `already_applied`.
+
 No text over Jira's 32,767-character limit is sent: plans are made with fitted text
 (`bot.formatting.limits`), and a longer value that reaches the applier anyway is cut
 the same way, before it is compared with what Jira holds.
@@ -41,6 +50,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.formatting.limits import fit_wiki
+from bot.jira.agile import AgileClient, day_of
 from bot.jira.client import JiraClient, JiraError, backoff_seconds
 from bot.jira.comments import post_once
 from schemas.jobs import AppliedOperation, PlanOperation
@@ -59,6 +69,7 @@ CONFLICT = "conflict"
 class Applier:
     def __init__(self, jira: JiraClient) -> None:
         self._jira = jira
+        self._agile = AgileClient(jira)
         self._attempted: dict[str, datetime] = {}
         self._attempt: Attempt | None = None
 
@@ -76,6 +87,9 @@ class Applier:
         summaries = [op.payload["fields"].get("summary") for op in plan if op.kind == "create_issue"]
         if len(summaries) != len(set(summaries)):
             raise ValueError("a plan must not hold two create_issue operations with the same summary")
+        sprints = [(op.payload["board_id"], op.payload["name"]) for op in plan if op.kind == "create_sprint"]
+        if len(sprints) != len(set(sprints)):
+            raise ValueError("a plan must not hold two create_sprint operations with the same name on one board")
         self._attempted = dict(attempted or {})
         self._attempt = attempt
         done = {entry.op_id for entry in applied}
@@ -83,7 +97,8 @@ class Applier:
         for operation in plan:
             if operation.op_id in done:
                 continue
-            resolved = _resolved(operation, {entry.op_id: entry.outcome.get("key") for entry in results})
+            created = {entry.op_id: entry.outcome.get("key", entry.outcome.get("sprint_id")) for entry in results}
+            resolved = _resolved(operation, created)
             entry = AppliedOperation(op_id=operation.op_id, outcome=await self._apply(resolved))
             await record(entry)
             results.append(entry)
@@ -101,6 +116,10 @@ class Applier:
             return await self._set_parent(operation)
         if operation.kind == "create_issue":
             return await self._create_issue(operation)
+        if operation.kind == "create_sprint":
+            return await self._create_sprint(operation)
+        if operation.kind == "move_to_sprint":
+            return await self._move_to_sprint(operation)
         raise ValueError(f"operation kind {operation.kind!r} cannot be applied yet")
 
     async def _update_fields(self, operation: PlanOperation) -> dict[str, Any]:
@@ -162,6 +181,35 @@ class Applier:
                     raise
             await asyncio.sleep(backoff_seconds(attempt))
         raise AssertionError("unreachable")
+
+    async def _create_sprint(self, operation: PlanOperation) -> dict[str, Any]:
+        """Create the sprint unless the board has one of its name (a crashed run made it);
+        a 5xx or no answer may follow a sprint Jira made, so it looks again before retrying."""
+        payload = operation.payload
+        board_id, name = int(payload["board_id"]), str(payload["name"])
+        start, end = (day_of(payload.get(field)) for field in ("start_date", "end_date"))
+        for attempt in range(1, self._jira.attempts + 1):
+            found = [sprint for sprint in await self._agile.sprints(board_id) if sprint.get("name") == name]
+            if found:
+                return {"status": ALREADY_APPLIED, "sprint_id": found[0]["id"]}
+            try:
+                made = await self._agile.create_sprint(board_id, name, start, end, payload.get("goal"))
+                return {"status": APPLIED, "sprint_id": made["id"]}
+            except JiraError as err:
+                if not err.transient or err.status == 429 or attempt == self._jira.attempts:
+                    raise
+            await asyncio.sleep(backoff_seconds(attempt))
+        raise AssertionError("unreachable")
+
+    async def _move_to_sprint(self, operation: PlanOperation) -> dict[str, Any]:
+        """Move the issues not yet in the sprint; all there already is `already_applied`."""
+        sprint_id, keys = int(operation.payload["sprint_id"]), list(operation.payload["issue_keys"])
+        inside = await self._agile.keys_in_sprint(sprint_id, keys)
+        moving = [key for key in keys if key not in inside]
+        if not moving:
+            return {"status": ALREADY_APPLIED, "moved": []}
+        await self._agile.move_issues(sprint_id, moving)
+        return {"status": APPLIED, "moved": moving}
 
     async def _created(self, op_id: str, marker: str, summary: str, links: list[dict[str, Any]]) -> str | None:
         """The key of the issue this create made earlier, if it made one."""

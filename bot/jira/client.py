@@ -204,6 +204,10 @@ class JiraClient:
 
     # -- the calls -------------------------------------------------------------------
 
+    async def call(self, action: str, call: Callable[[JIRA], T], *, repeatable: bool = True) -> T:
+        """Run `call` on the library's client with these retry rules (`bot.jira.agile` uses it)."""
+        return await self._call(action, call, repeatable=repeatable)
+
     async def _call(self, action: str, call: Callable[[JIRA], T], *, repeatable: bool = True) -> T:
         """Run `call`, retrying what can help; `repeatable=False`: only a 429 (refused before
         anything was done) is retried."""

@@ -39,6 +39,11 @@ class JobCancelledError(Exception):
     """The job was cancelled; raised at the handler's next step."""
 
 
+class JobSupersededError(Exception):
+    """A later delivery of the job claimed it (this run looked dead: no heartbeat for
+    `ack_wait`); raised at this run's next record write, so only one run writes to Jira."""
+
+
 class JobContext:
     def __init__(self, runtime: Runtime, claimed: Updated, attempt: int, worker_id: str) -> None:
         self.runtime = runtime  # settings, Jira, the LLMs, the buckets
@@ -46,6 +51,7 @@ class JobContext:
         self.latest = claimed  # this worker's last write, so the next one can skip a read
         self._writing = asyncio.Lock()  # a job's own concurrent steps (a batch's tickets) take turns
         self.attempt = attempt  # the record's `attempts`: a hand-back or a resumed delivery keeps it
+        self._delivery = claimed.after.deliveries  # this run's claim; a later claim supersedes it
         self.worker_id = worker_id
         self.log = structlog.get_logger("job").bind(job_id=self.record.job_id, job_type=self.record.job_type.value)
 
@@ -66,10 +72,12 @@ class JobContext:
         return self.record.request
 
     async def update(self, edit: Edit) -> JobRecord:
-        """Change the record in place (compare-and-set); stop here if the job was cancelled."""
+        """Change the record in place (compare-and-set); stop here if the job was cancelled, or
+        claimed by a later delivery. A create's attempt is recorded through here before it is
+        sent, so a superseded run never creates."""
 
         def apply(record: JobRecord) -> JobRecord | None:
-            if record.status is JobStatus.cancelled:
+            if record.status is JobStatus.cancelled or record.deliveries != self._delivery:
                 return None
             edit(record)
             return record
@@ -78,6 +86,8 @@ class JobContext:
             self.latest = await self._store.update(self.job_id, apply, known=self.latest)
         if self.record.status is JobStatus.cancelled:
             raise JobCancelledError(self.job_id)
+        if self.record.deliveries != self._delivery:
+            raise JobSupersededError(self.job_id)
         return self.record
 
     async def progress(self, message: str, processed: int | None = None, total: int | None = None) -> None:

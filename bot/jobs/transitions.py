@@ -53,9 +53,12 @@ def claim(record: JobRecord, *, now: datetime, worker: str, max_attempts: int) -
     return record
 
 
-def complete(record: JobRecord, *, now: datetime, result: Any) -> JobRecord | None:
+def complete(record: JobRecord, *, now: datetime, result: Any, delivery: int | None = None) -> JobRecord | None:
+    """`delivery`: the claim the result comes from; a later claim owns the job instead."""
     if record.status.is_final:
         return None  # cancelled during its last step: the cancellation stands
+    if delivery is not None and record.deliveries != delivery:
+        return None
     record.status = JobStatus.completed
     record.result = result
     record.error = None

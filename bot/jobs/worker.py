@@ -5,7 +5,10 @@ JetStream's delivery count:
 - at most `limits.concurrency` jobs per pipeline in this process; `max_ack_pending`
   bounds the whole cluster;
 - a running job tells JetStream it is alive every third of `ack_wait`, so only a dead
-  worker's job is redelivered;
+  worker's job is redelivered; a worker whose heartbeat was late (a stalled process) gets its
+  own running job back and leaves it waiting; a job another worker took meanwhile is that
+  worker's: each claim is a new `deliveries` number, and the earlier run stops at its next
+  record write (`JobSupersededError`: before any create is sent) and never completes it;
 - every time a worker takes a job is a *delivery* (`deliveries`); an *attempt*
   (`attempts`) spans deliveries: a job handed back on SIGTERM, or redelivered after its
   worker died having made progress (`progress.processed` above where it was when that
@@ -49,7 +52,7 @@ from bot.jetstream import layout
 from bot.jetstream.heartbeat import keep_claimed
 from bot.jetstream.pull import PullLoop
 from bot.jobs import transitions
-from bot.jobs.context import JobCancelledError, JobContext
+from bot.jobs.context import JobCancelledError, JobContext, JobSupersededError
 from bot.jobs.errors import JobError, PermanentJobError, http_status
 from bot.jobs.pipeline import JobRoute, Pipeline, registry_of
 from bot.jobs.replies import announce_end
@@ -88,6 +91,8 @@ class Worker:
         self._limits = runtime.settings.limits
         self.identity = worker_identity()
         self._loops: list[PullLoop] = []
+        # Jobs running in this process: a redelivery of one (its heartbeat was late) waits.
+        self._running: set[str] = set()
         self._advisories: list[Any] = []
 
     async def start(self) -> None:
@@ -149,9 +154,17 @@ class Worker:
         job_id = layout.job_id_from_subject(message.subject)
         structlog.contextvars.bind_contextvars(job_id=job_id)
         try:
-            claimed = await self._claim(job_id, message)
-            if claimed is not None:
-                await self._work(pipeline.routes[claimed.after.job_type], claimed, message)
+            if job_id in self._running:
+                log.warning("job redelivered while it runs here (a late heartbeat); it waits")
+                await message.nak(delay=self._limits.ack_wait_seconds)
+                return
+            self._running.add(job_id)
+            try:
+                claimed = await self._claim(job_id, message)
+                if claimed is not None:
+                    await self._work(pipeline.routes[claimed.after.job_type], claimed, message)
+            finally:
+                self._running.discard(job_id)
         finally:
             structlog.contextvars.unbind_contextvars("job_id", "ticket_key")
 
@@ -189,6 +202,9 @@ class Worker:
             result = await _within(self._timeout(route), route.handler(context))
         except JobCancelledError:
             await self._finish(context.record, message)
+        except JobSupersededError:
+            # Another worker took it after this one looked dead; that run owns it now.
+            log.warning("job claimed by a later delivery; this run stops")
         except asyncio.CancelledError:
             await asyncio.shield(self._hand_back(record.job_id, message))
             raise
@@ -204,8 +220,13 @@ class Worker:
 
     async def _complete(self, context: JobContext, result: Any, message: Msg) -> None:
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-        complete = partial(transitions.complete, now=self._clock.now(), result=payload)
+        complete = partial(
+            transitions.complete, now=self._clock.now(), result=payload, delivery=context.record.deliveries
+        )
         record = (await self._store.update(context.job_id, complete, known=context.latest)).after
+        if record.deliveries != context.record.deliveries:
+            log.warning("job claimed by a later delivery; this run's result is dropped")
+            return
         await self._finish(record, message)
         log.info("job completed", status=record.status.value)
 

@@ -1,0 +1,42 @@
+"""Sprint planning as a library: tasks and sprints in, a plan and a timeline out.
+
+`solve` assigns tasks to sprints (CP-SAT, exact under a time limit), `first_fit_decreasing` is
+the greedy comparison, `schedule` puts a plan on working days. No Jira, HTTP or NATS here:
+pipelines turn tickets and boards into these models.
+"""
+
+from bot.scheduling.greedy import first_fit_decreasing
+from bot.scheduling.model import (
+    DependencyCycleError,
+    InfeasiblePlanError,
+    NewSprints,
+    Options,
+    Plan,
+    Problem,
+    SlotUse,
+    SprintSlot,
+    SprintState,
+    Task,
+)
+from bot.scheduling.solver import solve
+from bot.scheduling.timeline import ScheduledTask, SprintDates, SprintTimeline, Timeline, schedule
+
+__all__ = [
+    "DependencyCycleError",
+    "InfeasiblePlanError",
+    "NewSprints",
+    "Options",
+    "Plan",
+    "Problem",
+    "ScheduledTask",
+    "SlotUse",
+    "SprintDates",
+    "SprintSlot",
+    "SprintState",
+    "SprintTimeline",
+    "Task",
+    "Timeline",
+    "first_fit_decreasing",
+    "schedule",
+    "solve",
+]

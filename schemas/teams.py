@@ -1,0 +1,137 @@
+"""Teams and their members: the team member database (`/teams`, `augment teams import`).
+
+- A team's `id` is a slug, 1–64 characters of `a-z`, `0-9` and `-` (it becomes a KV key); a
+  client may choose it, else it is derived from the name (`slug`).
+- `default_sprint_days`: the team's usual sprint, 1–60 working days; members' capacities are
+  per sprint of that length.
+- At most 200 members, each with a `name`, a Jira `account_id` (Cloud's shape, e.g.
+  `712020:5d2c…`; unique within the team), a `skill` and `capacity_days_per_sprint` (more
+  than 0, at most 60).
+- The skills allowed are the configured `planning.teams`, which schemas cannot know: the
+  service checks and canonicalises them (`bot/teams/skills.py`).
+- Responses add read-only figures: capacity per skill and in total, and the revision
+  (`ETag`, `If-Match`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+
+from schemas.base import RequestModel
+
+TEAM_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9:_-]{0,127}$"
+MAX_MEMBERS = 200
+MAX_SPRINT_DAYS = 60
+
+TeamId = Annotated[
+    str,
+    StringConstraints(max_length=64, pattern=TEAM_ID_PATTERN),
+    Field(description="A slug: 1–64 characters of a-z, 0-9 and -.", examples=["payments-core"]),
+]
+AccountId = Annotated[
+    str,
+    StringConstraints(max_length=128, pattern=ACCOUNT_ID_PATTERN),
+    Field(description="The member's Jira accountId.", examples=["712020:5d2c7b8e-1a3f-4e6d-8c9b-000000000003"]),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+def slug(name: str) -> str:
+    """`Payments Core (EU)` → `payments-core-eu`: ASCII letters and digits, `-` between words, at most 64."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:64].rstrip("-")
+
+
+class TeamMember(RequestModel):
+    name: Name = Field(description="The member's name.")
+    account_id: AccountId
+    skill: str = Field(
+        min_length=1,
+        max_length=80,
+        description="One of the configured skills (`planning.teams`), any case; answered in the configured case.",
+        examples=["Backend"],
+    )
+    capacity_days_per_sprint: float = Field(
+        gt=0, le=MAX_SPRINT_DAYS, strict=True, description="Man-days the member gives a sprint of the default length."
+    )
+
+
+class TeamFields(RequestModel):
+    """What a team is, without its id."""
+
+    name: Name = Field(description="The team's name.")
+    default_sprint_days: int = Field(
+        default=10, ge=1, le=MAX_SPRINT_DAYS, strict=True, description="The team's usual sprint, in working days."
+    )
+    members: list[TeamMember] = Field(default_factory=list, max_length=MAX_MEMBERS)
+
+    @field_validator("members")
+    @classmethod
+    def _unique_accounts(cls, members: list[TeamMember]) -> list[TeamMember]:
+        counts = Counter(member.account_id for member in members)
+        twice = sorted(account for account, count in counts.items() if count > 1)
+        if twice:
+            raise ValueError(f"an account_id may appear once in a team; repeated: {', '.join(twice)}")
+        return members
+
+
+class TeamCreate(TeamFields):
+    """`POST /teams`: `id` optional (derived from the name)."""
+
+    id: TeamId | None = Field(default=None, validate_default=True)
+
+    @field_validator("id")
+    @classmethod
+    def _derived_id(cls, team_id: str | None, info: ValidationInfo) -> str:
+        if team_id is not None:
+            return team_id
+        derived = slug(info.data.get("name", ""))
+        if not derived:
+            raise ValueError("the name has no letters or digits to make an id of; give an id")
+        return derived
+
+
+class TeamReplace(TeamFields):
+    """`PUT /teams/{id}`: the whole team; an `id` in the body must be the path's."""
+
+    id: TeamId | None = None
+
+
+class Team(BaseModel):
+    """A team as stored in `augment_teams`."""
+
+    id: TeamId
+    name: str
+    default_sprint_days: int
+    members: list[TeamMember]
+
+
+class TeamView(Team):
+    """A team as answered: the stored team and figures derived from it."""
+
+    revision: int = Field(description="The stored revision; send it as `If-Match` to replace only this version.")
+    capacity_per_skill: dict[str, float] = Field(
+        description="Man-days per sprint of `default_sprint_days`, by skill (read-only)."
+    )
+    total_capacity_days: float = Field(description="All members' man-days per sprint (read-only).")
+
+
+class TeamPath(BaseModel):
+    """`/teams/{team_id}`."""
+
+    team_id: TeamId
+
+
+class TeamListQuery(RequestModel):
+    limit: int = Field(default=50, ge=1, le=200, description="Teams per answer, in id order.")
+
+
+class TeamList(BaseModel):
+    teams: list[TeamView]
+    total: int = Field(description="Teams in the database.")
