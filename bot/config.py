@@ -236,6 +236,32 @@ class PlanningSettings(Section):
         return names
 
 
+class SprintSettings(Section):
+    """The sprint planner (`/sprint/plan/epic`, `/sprint/timeline`): estimates and the solver."""
+
+    story_point_days: float = Field(
+        default=1.0, gt=0, le=10, description="Man-days per story point, for a task without Mandays."
+    )
+    default_estimate_days: float = Field(
+        default=1.0, gt=0, le=60, description="The estimate of a task with neither Mandays nor story points."
+    )
+    time_limit_seconds: float = Field(default=10, gt=0, le=300, description="The solver's time limit per plan.")
+    name_pattern: str = Field(
+        default="Sprint {n}",
+        min_length=4,
+        max_length=200,
+        description="New sprints' names when the board has no sprint named '<text> <number>'.",
+    )
+
+    @field_validator("name_pattern")
+    @classmethod
+    def _numbered(cls, pattern: str) -> str:
+        rest = pattern.replace("{n}", "", 1)
+        if "{n}" not in pattern or "{" in rest or "}" in rest:
+            raise ValueError("name_pattern must hold {n} once and no other braces")
+        return pattern
+
+
 class NatsSettings(Section):
     url: str = Field(default="", description="Empty: start an embedded nats-server. Comma-separated for a cluster.")
     store_dir: Path = Path(".augment/nats")
@@ -476,6 +502,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     prompts: PromptSettings = PromptSettings()
     planning: PlanningSettings = PlanningSettings()
+    sprints: SprintSettings = SprintSettings()
     nats: NatsSettings = NatsSettings()
     auth: AuthSettings = AuthSettings()
     webhooks: WebhookSettings = WebhookSettings()

@@ -8,10 +8,13 @@ look alike and no pipeline spells the markup by hand.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.commands.context import Registry
 from bot.config import TriggerRule
 from schemas.jobs import PlanOperation
+
+if TYPE_CHECKING:  # `bot.commands.context` answers with `job_ref`
+    from bot.commands.context import Registry
 
 
 def monospace(text: str) -> str:

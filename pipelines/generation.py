@@ -38,11 +38,10 @@ from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, finger
 from bot.jira.client import JiraError, JiraNotFoundError
 from bot.jira.context import TicketContextReader
 from bot.jobs.context import JobCancelledError, JobContext
-from bot.jobs.errors import JIRA, ConfigurationJobError, JobError, NotFoundJobError, jira_failure, llm_failure
+from bot.jobs.errors import JIRA, ConfigurationJobError, JobError, NotFoundJobError, jira_failure
 from bot.jobs.pipeline import Pipeline
 from bot.jobs.store import TicketBusyError
 from bot.llm.catalogue import Catalogue, ModelChoice
-from bot.llm.types import LlmError, LlmOutputError, Usage
 from bot.prompting import PromptError, PromptTemplates
 from bot.replies import job_ref, plan_summary
 from schemas.generation import (
@@ -71,7 +70,8 @@ async def describe_single(job: JobContext) -> TicketDescription:
     work = _single_work(job.record)
     if work is None:
         await job.progress(f"Generating the description of {request.ticket_key}", processed=0, total=1)
-        work = await Describer(job, _choice(request)).draft(request.ticket_key)
+        choice = ModelChoice.queued(request.llm_provider, request.llm_model)
+        work = await Describer(job, choice).draft(request.ticket_key)
         await job.update(lambda record: _keep_single_draft(record, work))
     if request.update_jira:
         await job.progress(f"Writing the description of {request.ticket_key}")
@@ -117,7 +117,7 @@ class Batch:
         self._job = job
         self._request = request
         self._results = job.runtime.buckets.results
-        self._describer = Describer(job, _choice(request))
+        self._describer = Describer(job, ModelChoice.queued(request.llm_provider, request.llm_model))
         self._todo: Iterator[str] = iter(())
         self._seen: dict[str, str | None] = {}  # key -> `updated` as the batch's search saw it
         self._cancelled = False
@@ -251,14 +251,7 @@ class Describer:
             prompt = self._templates.render("describe", ticket.project, context.prompt_values(), ticket.issue_type)
         except PromptError as err:
             raise ConfigurationJobError(str(err), ticket_key=ticket_key) from None
-        try:
-            answer = await self._job.runtime.llm.structured(self._choice, prompt, GeneratedDescription)
-        except LlmOutputError as err:
-            spent = err.usage  # paid for even though unusable
-            await self._job.update(lambda record: _charge(record, spent))
-            raise llm_failure(err, ticket_key=ticket_key) from None
-        except LlmError as err:
-            raise llm_failure(err, ticket_key=ticket_key) from None
+        answer = await self._job.ask(self._choice, prompt, GeneratedDescription, ticket_key=ticket_key)
         assert isinstance(answer.value, GeneratedDescription)
         markdown = answer.value.markdown()
         draft = TicketDescription(
@@ -293,16 +286,6 @@ def _later(now: str | None, seen: str | None) -> bool:
         return datetime.strptime(str(now), JIRA_TIME) > datetime.strptime(str(seen), JIRA_TIME)
     except ValueError:
         return now != seen
-
-
-def _charge(record: JobRecord, usage: Usage) -> None:
-    record.usage = record.usage.plus(usage)
-
-
-def _choice(request: GenerateSingleRequest | GenerateBatchRequest) -> ModelChoice:
-    # The API resolved the provider and model before queuing (GET /models rules).
-    assert request.llm_provider and request.llm_model
-    return ModelChoice(request.llm_provider, request.llm_model)
 
 
 def _single_work(record: JobRecord) -> TicketWork | None:
@@ -388,10 +371,11 @@ async def describe_command(command: CommandContext) -> str:
     choice = command.model(provider, model)
     key = command.ticket_key
     request = GenerateSingleRequest(ticket_key=key, llm_provider=choice.provider, llm_model=choice.model)
-    job = await command.submit(JobType.single, request, message=f"Ticket {key} queued for processing")
-    return (
-        f"Writing a description for {key} with {choice.provider} ({choice.model}), job {job_ref(job.job_id)}. "
-        "The preview follows here; nothing is written until you apply it."
+    return await command.preview(
+        JobType.single,
+        request,
+        queued=f"Ticket {key} queued for processing",
+        doing=f"Writing a description for {key} with {choice.provider} ({choice.model})",
     )
 
 

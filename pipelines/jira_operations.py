@@ -23,6 +23,7 @@ from typing import Any
 from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, created_by, fingerprint
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
 from bot.jira.fields import ProjectFields
+from bot.jira.links import BLOCKS, NO_STORY_LINK, StoryLink, link_type_names, stand_in_note
 from bot.jobs.context import JobContext
 from bot.jobs.errors import JIRA, InvalidInputJobError, NotFoundJobError, jira_failure
 from bot.jobs.pipeline import Pipeline
@@ -45,10 +46,6 @@ CUSTOM_ROLES = ("test_cases", "mandays")
 STORY = "Story"
 EPIC = "Epic"
 TASK = "Task"
-BLOCKS = "Blocks"
-# The story's link to a task split from it, and what stands in on a site without that type:
-# (link type, whether the story is the link's inward side: "STORY split to TASK").
-STORY_LINK_TYPES = (("Work item split", True), ("Cloners", False), ("Relates", True))
 CREATE_OP = "create"
 
 
@@ -231,34 +228,17 @@ async def _custom_field_ids(
     create: bool = False,
 ) -> dict[str, str]:
     """role -> the id of the field `roles` are written to on `ticket` (with `create`: on a new
-    Task in `ticket`'s project). A team-managed project's are its own, found by name on the
-    screen written (the ticket's editmeta; the Task type's createmeta); elsewhere the site's.
-    A role with no field there fails the job with 422 naming the request field and the
-    project, before anything is written (Jira would refuse a field off the screen)."""
-    if not roles:
-        return {}
+    Task in `ticket`'s project), by `ProjectFields.write_ids`. A role with no field there fails
+    the job with 422 naming the request field and the project, before anything is written
+    (Jira would refuse a field off the screen)."""
+    screen = TASK if create else None
     try:
-        if not ticket.team_managed:
-            ids = {role: field_id for role in roles if (field_id := fields.site_id(role))}
-        elif create:
-            ids = await fields.create_ids(ticket.project, TASK, roles)
-        else:
-            ids = await fields.edit_ids(ticket.project, ticket.key, roles)
+        ids = await fields.write_ids(ticket, roles, create=screen)
     except JiraError as err:
         raise jira_failure(err, ticket_key=job_key) from None
     for role in roles:
-        if role in ids:
-            continue
-        if ticket.team_managed:
-            screen = f"its {TASK} create screen" if create else f"the edit screen of {ticket.key}"
-            raise InvalidInputJobError(
-                f"{role}: the team-managed project {ticket.project} has no field named "
-                f"{fields.name(role)!r} (jira.fields.{role}) on {screen}",
-                ticket_key=job_key,
-            )
-        raise InvalidInputJobError(
-            f"{role}: jira.{role}_custom_field is not configured (project {ticket.project})", ticket_key=job_key
-        )
+        if role not in ids:
+            raise InvalidInputJobError(fields.missing(ticket, role, create=screen), ticket_key=job_key)
     return ids
 
 
@@ -351,13 +331,14 @@ async def _plan_create(job: JobContext, request: CreateTicketRequest) -> tuple[l
     for key in blocks:
         await read(key, "Blocked ticket")
     try:
-        types = {kind["name"] for kind in await jira.link_types()}
+        types = await link_type_names(jira)
     except JiraError as err:
         raise jira_failure(err, ticket_key=story_key) from None
-    story_type = next(((name, inward) for name, inward in STORY_LINK_TYPES if name in types), None)
-    if story_type is None or (blocks and BLOCKS not in types):
-        wanted = "Blocks" if story_type else " or ".join(f'"{name}"' for name, _ in STORY_LINK_TYPES)
-        raise InvalidInputJobError(f"this Jira has no {wanted} link type", ticket_key=story_key)
+    story_link = StoryLink.among(types)
+    if story_link is None:
+        raise InvalidInputJobError(NO_STORY_LINK, ticket_key=story_key)
+    if blocks and BLOCKS not in types:
+        raise InvalidInputJobError(f"this Jira has no {BLOCKS} link type", ticket_key=story_key)
 
     fields: dict[str, Any] = {
         "project": {"key": parent.project},
@@ -371,21 +352,19 @@ async def _plan_create(job: JobContext, request: CreateTicketRequest) -> tuple[l
         ProjectFields(job.runtime.settings, jira), parent, tuple(values), job_key=story_key, create=True
     )
     fields |= {ids[role]: value for role, value in values.items()}
-    marker = f"augment-{job.record.job_id.replace('-', '')[:12].lower()}"
+    marker = job.marker
     fields["labels"] = [marker]
     task = created_by(CREATE_OP)
-    name, story_inward = story_type
+    name = story_link.name
     # The story's link goes in the create itself: the task and its link appear in one write,
     # and the applier finds a task made before a crash through the story (GET, not the search).
-    story_end = "inwardIssue" if story_inward else "outwardIssue"
-    story_link = {"type": {"name": name}, story_end: {"key": story_key}}
-    link_ends = [(name, story_key, task) if story_inward else (name, task, story_key)]
+    link_ends = [(name, story_key, task) if story_link.story_inward else (name, task, story_key)]
     link_ends += [(BLOCKS, task, key) for key in blocks]
     plan = [
         PlanOperation(
             op_id=CREATE_OP,
             kind="create_issue",
-            payload={"fields": fields, "marker": marker, "links": [story_link]},
+            payload={"fields": fields, "marker": marker, "links": [story_link.of(story_key)]},
         )
     ]
     plan += [
@@ -415,17 +394,9 @@ async def _plan_create(job: JobContext, request: CreateTicketRequest) -> tuple[l
             ],
         },
         message=f"Preview: a Task under {parent_key} split from {story_key} would be created. "
-        f"Set create_ticket=true to create it.{_link_note(name)}",
+        f"Set create_ticket=true to create it.{stand_in_note(name)}",
     )
     return plan, draft
-
-
-def _link_note(story_link_type: str) -> str:
-    """What the answer says when the story's link is a stand-in."""
-    wanted = STORY_LINK_TYPES[0][0]
-    if story_link_type == wanted:
-        return ""
-    return f' This Jira has no "{wanted}" link type: the story is linked with "{story_link_type}".'
 
 
 def _shown(end: str | dict[str, str]) -> str:
@@ -468,7 +439,7 @@ def _created(
             "ticket_key": key,
             "created_in_jira": True,
             "links_created": links,
-            "message": f"Successfully created task {key}.{_link_note(draft.story_link_type)}",
+            "message": f"Successfully created task {key}.{stand_in_note(draft.story_link_type)}",
         }
     )
 

@@ -24,7 +24,6 @@ stories and the `/augment apply <job>` line.
 from __future__ import annotations
 
 import asyncio
-import time
 
 from bot.commands.context import CommandContext
 from bot.documents import DocumentError, DocumentReader
@@ -60,7 +59,6 @@ COMMAND_ACTIONS = ("skip", "update")
 
 
 async def sync_from_prd(job: JobContext) -> PlanningResult:
-    started = time.monotonic()
     request = PrdStorySyncRequest.model_validate(job.request)
     if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
         await job.progress("Reading the PRD's story table", processed=0, total=1)
@@ -68,11 +66,11 @@ async def sync_from_prd(job: JobContext) -> PlanningResult:
         await job.update(lambda record: _keep_plan(record, plan, draft))
     plan, draft = job.record.plan or [], PlanningResult.model_validate(job.record.result)
     if request.dry_run:
-        return draft.model_copy(update={"execution_time_seconds": _since(started)})
+        return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     await job.progress(f"Writing {len(plan)} stories", processed=0, total=len(plan))
     applied = await job.apply(plan, ticket_key=draft.epic_key or "")
     await job.progress(f"Wrote {len(plan)} stories", processed=len(plan), total=len(plan))
-    return _final(draft, applied, _since(started))
+    return _final(draft, applied, job.elapsed())
 
 
 async def _plan(job: JobContext, request: PrdStorySyncRequest) -> tuple[list[PlanOperation], PlanningResult]:
@@ -107,7 +105,7 @@ async def _plan(job: JobContext, request: PrdStorySyncRequest) -> tuple[list[Pla
             f"Stories of the PRD already exist {where}: {named}. existing_ticket_action is error: nothing was written",
             ticket_key=epic_key,
         )
-    marker = f"augment-{job.record.job_id.replace('-', '')[:12].lower()}"
+    marker = job.marker
     plan: list[PlanOperation] = []
     details: list[StoryDetail] = []
     for index, (story, ticket) in enumerate(found):
@@ -273,10 +271,6 @@ def _final(draft: PlanningResult, applied: list[AppliedOperation], elapsed: floa
     )
 
 
-def _since(started: float) -> float:
-    return round(time.monotonic() - started, 3)
-
-
 async def sync_command(command: CommandContext) -> str:
     """`/augment sync-prd [skip|update]` on an epic: a preview, posted here when it is ready."""
     action = (command.arguments or ("skip",))[0].lower()
@@ -284,10 +278,11 @@ async def sync_command(command: CommandContext) -> str:
         return f"Cannot run {monospace('/augment sync-prd')}: {action!r} is not one of {', '.join(COMMAND_ACTIONS)}."
     key = command.ticket_key
     request = PrdStorySyncRequest(epic_key=key, existing_ticket_action="update" if action == "update" else "skip")
-    job = await command.submit(JobType.prd_story_sync, request, message=f"PRD story sync for epic {key} queued")
-    return (
-        f"Reading the PRD of {key} for its stories, job {job_ref(job.job_id)}. "
-        "The preview follows here; nothing is written until you apply it."
+    return await command.preview(
+        JobType.prd_story_sync,
+        request,
+        queued=f"PRD story sync for epic {key} queued",
+        doing=f"Reading the PRD of {key} for its stories",
     )
 
 

@@ -24,7 +24,6 @@ with `job_type: story_generation` runs it too (`update_jira: true` writes).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from bot.commands.context import CommandContext
@@ -42,11 +41,9 @@ from bot.jobs.errors import (
     InvalidInputJobError,
     NotFoundJobError,
     jira_failure,
-    llm_failure,
 )
 from bot.jobs.pipeline import Pipeline
 from bot.llm.catalogue import Catalogue, ModelChoice
-from bot.llm.types import LlmError, LlmOutputError, Usage
 from bot.prompting import PromptError, PromptTemplates
 from bot.replies import job_ref
 from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation, TokenUsage
@@ -72,7 +69,6 @@ DESCRIPTION_TOKENS = 2000
 
 
 async def generate_stories(job: JobContext) -> StoryGenerationResult:
-    started = time.monotonic()
     request = StoryGenerationRequest.model_validate(job.request)
     if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
         await job.progress(f"Proposing stories for {request.epic_key.upper()}", processed=0, total=1)
@@ -80,17 +76,17 @@ async def generate_stories(job: JobContext) -> StoryGenerationResult:
         await job.update(lambda record: _keep_plan(record, plan, draft))
     plan, draft = job.record.plan or [], StoryGenerationResult.model_validate(job.record.result)
     if request.dry_run:
-        return draft.model_copy(update={"execution_time_seconds": _since(started)})
+        return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     await job.progress(f"Writing {len(plan)} stories", processed=0, total=len(plan))
     applied = await job.apply(plan, ticket_key=draft.epic_key or "")
     await job.progress(f"Wrote {len(plan)} stories", processed=len(plan), total=len(plan))
-    return _final(draft, applied, _since(started))
+    return _final(draft, applied, job.elapsed())
 
 
 async def _plan(job: JobContext, request: StoryGenerationRequest) -> tuple[list[PlanOperation], StoryGenerationResult]:
     """Read the epic and its stories, ask the LLM; nothing is written here."""
     epic_key = request.epic_key.upper()
-    choice = _choice(request)
+    choice = ModelChoice.queued(request.llm_provider, request.llm_model)
     context = await _epic_context(job, epic_key)
     epic = context.ticket
     existing = await _existing(job, epic_key)
@@ -107,16 +103,9 @@ async def _plan(job: JobContext, request: StoryGenerationRequest) -> tuple[list[
         prompt = PromptTemplates(job.runtime.settings.prompts).render("stories", epic.project, values)
     except PromptError as err:
         raise ConfigurationJobError(str(err), ticket_key=epic_key) from None
-    try:
-        answer = await job.runtime.llm.structured(choice, prompt, GeneratedStories, context=StoryRules(limit, titles))
-    except LlmOutputError as err:
-        spent = err.usage  # paid for even though unusable
-        await job.update(lambda record: _charge(record, spent))
-        raise llm_failure(err, ticket_key=epic_key) from None
-    except LlmError as err:
-        raise llm_failure(err, ticket_key=epic_key) from None
+    answer = await job.ask(choice, prompt, GeneratedStories, context=StoryRules(limit, titles), ticket_key=epic_key)
     assert isinstance(answer.value, GeneratedStories)
-    marker = f"augment-{job.record.job_id.replace('-', '')[:12].lower()}"
+    marker = job.marker
     plan: list[PlanOperation] = []
     details: list[GeneratedStoryDetail] = []
     for index, story in enumerate(answer.value.stories):
@@ -204,16 +193,6 @@ async def _priorities(job: JobContext, project: str, epic_key: str) -> set[str] 
     return {str(value.get("name")) for value in allowed} if allowed else None
 
 
-def _choice(request: StoryGenerationRequest) -> ModelChoice:
-    # The API, the command or the rule resolved the provider and model before queuing.
-    assert request.llm_provider and request.llm_model
-    return ModelChoice(request.llm_provider, request.llm_model)
-
-
-def _charge(record: JobRecord, usage: Usage) -> None:
-    record.usage = record.usage.plus(usage)
-
-
 def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: StoryGenerationResult) -> None:
     record.plan = plan
     record.result = draft.model_dump(mode="json")
@@ -243,20 +222,17 @@ def _final(draft: StoryGenerationResult, applied: list[AppliedOperation], elapse
     )
 
 
-def _since(started: float) -> float:
-    return round(time.monotonic() - started, 3)
-
-
 async def stories_command(command: CommandContext) -> str:
     """`/augment stories [provider] [model]` on an epic: a preview, posted here when it is ready."""
     provider, model = (*command.arguments, None, None)[:2]
     choice = command.model(provider, model)
     key = command.ticket_key
     request = StoryGenerationRequest(epic_key=key, llm_provider=choice.provider, llm_model=choice.model)
-    job = await command.submit(JobType.story_generation, request, message=f"Story generation for epic {key} queued")
-    return (
-        f"Proposing stories for {key} with {choice.provider} ({choice.model}), job {job_ref(job.job_id)}. "
-        "The preview follows here; nothing is written until you apply it."
+    return await command.preview(
+        JobType.story_generation,
+        request,
+        queued=f"Story generation for epic {key} queued",
+        doing=f"Proposing stories for {key} with {choice.provider} ({choice.model})",
     )
 
 

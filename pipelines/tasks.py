@@ -26,7 +26,6 @@ previews and answers with a table and the `/augment apply <job>` line. A trigger
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -42,6 +41,7 @@ from bot.jira.applier import ALREADY_APPLIED, APPLIED, created_by
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
 from bot.jira.context import TicketContextReader
 from bot.jira.fields import ProjectFields
+from bot.jira.links import BLOCKS, NO_STORY_LINK, StoryLink, link_type_names
 from bot.jobs.context import JobContext
 from bot.jobs.errors import (
     JIRA,
@@ -49,11 +49,10 @@ from bot.jobs.errors import (
     InvalidInputJobError,
     NotFoundJobError,
     jira_failure,
-    llm_failure,
 )
 from bot.jobs.pipeline import Pipeline
 from bot.llm.catalogue import Catalogue, ModelChoice
-from bot.llm.types import LlmError, LlmOutputError, Usage
+from bot.llm.types import Usage
 from bot.prompting import PromptError, PromptTemplates
 from bot.replies import job_ref, monospace
 from schemas.applying import StoredPlan
@@ -74,17 +73,12 @@ pipeline = Pipeline("tasks")
 STORY = "Story"
 EPIC = "Epic"
 TASK = "Task"
-BLOCKS = "Blocks"
-# As create-ticket: the story's link to a task split from it, then its stand-ins
-# (link type, whether the story is the link's inward side: "STORY split to TASK").
-STORY_LINK_TYPES = (("Work item split", True), ("Cloners", False), ("Relates", True))
 CUSTOM_ROLES = ("mandays", "test_cases")
 READ_CONCURRENCY = 8
 NONE = "(none)"
 
 
 async def generate_tasks(job: JobContext) -> TaskPlanningResult:
-    started = time.monotonic()
     request = TaskGenerationJob.model_validate(job.request)
     if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
         plan, draft = await Planner(job, request).plan()
@@ -96,12 +90,12 @@ async def generate_tasks(job: JobContext) -> TaskPlanningResult:
         await job.update(lambda record: _keep_plan(record, plan, draft))
     plan, draft = job.record.plan or [], TaskPlanningResult.model_validate(job.record.result)
     if request.dry_run:
-        return draft.model_copy(update={"execution_time_seconds": _since(started)})
+        return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     creates = sum(op.kind == "create_issue" for op in plan)
     await job.progress(f"Creating {creates} tasks", processed=0, total=creates)
     applied = await job.apply(plan, ticket_key=draft.epic_key or "")
     await job.progress(f"Created {creates} tasks", processed=creates, total=creates)
-    return _final(draft, applied, _since(started))
+    return _final(draft, applied, job.elapsed())
 
 
 class Planner:
@@ -169,7 +163,7 @@ class Planner:
 
     async def _link_types(self) -> set[str]:
         try:
-            return {kind["name"] for kind in await self._jira.link_types()}
+            return await link_type_names(self._jira)
         except JiraError as err:
             raise jira_failure(err, ticket_key=self._held) from None
 
@@ -184,7 +178,7 @@ class Planner:
             kept = None
         if kept is not None:
             return GeneratedTasks.model_validate_json(kept)
-        choice = _choice(self._request)
+        choice = ModelChoice.queued(self._request.llm_provider, self._request.llm_model)
         try:
             context = await self._context.read(story.key)
         except JiraError as err:
@@ -197,14 +191,7 @@ class Planner:
             prompt = self._templates.render("tasks", story.project, values | self._rules.prompt_values())
         except PromptError as err:
             raise ConfigurationJobError(str(err), ticket_key=story.key) from None
-        try:
-            answer = await self._job.runtime.llm.structured(choice, prompt, GeneratedTasks, context=self._rules)
-        except LlmOutputError as err:
-            spent = err.usage  # paid for even though unusable
-            await self._job.update(lambda record: _charge(record, spent))
-            raise llm_failure(err, ticket_key=story.key) from None
-        except LlmError as err:
-            raise llm_failure(err, ticket_key=story.key) from None
+        answer = await self._job.ask(choice, prompt, GeneratedTasks, context=self._rules, ticket_key=story.key)
         assert isinstance(answer.value, GeneratedTasks)
         # Charged before it is kept: a crash in between asks again, and that answer is paid too.
         await self._job.update(lambda record: _charge(record, answer.usage, story.key))
@@ -214,17 +201,15 @@ class Planner:
     async def _planned(
         self, epic: Ticket, stories: list[Ticket], answers: list[GeneratedTasks], types: set[str]
     ) -> tuple[list[PlanOperation], TaskPlanningResult]:
-        story_type = next(((name, inward) for name, inward in STORY_LINK_TYPES if name in types), None)
-        if story_type is None:
-            wanted = " or ".join(f'"{name}"' for name, _ in STORY_LINK_TYPES)
-            raise InvalidInputJobError(f"this Jira has no {wanted} link type", ticket_key=self._held)
+        story_link = StoryLink.among(types)
+        if story_link is None:
+            raise InvalidInputJobError(NO_STORY_LINK, ticket_key=self._held)
         has_dependencies = any(task.depends_on for answer in answers for task in answer.tasks)
         if has_dependencies and BLOCKS not in types:
             raise InvalidInputJobError(f'this Jira has no "{BLOCKS}" link type', ticket_key=self._held)
         ids, warnings = await self._field_ids(epic)
         tasks = _details(stories, answers, self._teams)
-        marker = f"augment-{self._job.job_id.replace('-', '')[:12].lower()}"
-        name, story_inward = story_type
+        marker = self._job.marker
         plan: list[PlanOperation] = []
         for index, detail in enumerate(tasks):
             fields: dict[str, Any] = {
@@ -241,7 +226,6 @@ class Planner:
                 fields[ids["mandays"]] = detail.estimate_days
             if "test_cases" in ids and detail.test_cases:
                 fields[ids["test_cases"]] = "\n".join(f"# {_line(case)}" for case in detail.test_cases)
-            story_end = "inwardIssue" if story_inward else "outwardIssue"
             plan.append(
                 PlanOperation(
                     op_id=f"create:{index}",
@@ -249,7 +233,7 @@ class Planner:
                     payload={
                         "fields": fields,
                         "marker": marker,
-                        "links": [{"type": {"name": name}, story_end: {"key": detail.story_key}}],
+                        "links": [story_link.of(detail.story_key)],
                     },
                 )
             )
@@ -291,10 +275,7 @@ class Planner:
         project's own, by name); a role without one is left out, with a warning."""
         fields = ProjectFields(self._job.runtime.settings, self._jira)
         try:
-            if epic.team_managed:
-                ids = await fields.create_ids(epic.project, TASK, CUSTOM_ROLES)
-            else:
-                ids = {role: field_id for role in CUSTOM_ROLES if (field_id := fields.site_id(role))}
+            ids = await fields.write_ids(epic, CUSTOM_ROLES, create=TASK)
         except JiraError as err:
             raise jira_failure(err, ticket_key=self._held) from None
         missing = [role for role in CUSTOM_ROLES if role not in ids]
@@ -371,12 +352,6 @@ def _charge(record: JobRecord, usage: Usage, story_key: str | None = None) -> No
         record.progress.message = f"Planned the tasks of {story_key}"
 
 
-def _choice(request: TaskGenerationJob) -> ModelChoice:
-    # The API (or the command, or the rule) resolved the provider and model before queuing.
-    assert request.llm_provider and request.llm_model
-    return ModelChoice(request.llm_provider, request.llm_model)
-
-
 def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: TaskPlanningResult) -> None:
     record.plan = plan
     record.result = draft.model_dump(mode="json")
@@ -402,10 +377,6 @@ def _final(draft: TaskPlanningResult, applied: list[AppliedOperation], elapsed: 
             "message": f"Created {len(created)} tasks under {draft.epic_key} with {links} Blocks links",
         }
     )
-
-
-def _since(started: float) -> float:
-    return round(time.monotonic() - started, 3)
 
 
 async def tasks_command(command: CommandContext) -> str:
@@ -434,10 +405,11 @@ async def tasks_command(command: CommandContext) -> str:
         llm_model=choice.model,
     )
     kind = "team-based tasks" if arguments else "tasks"
-    job = await command.submit(JobType.task_generation, request, message=f"Task generation for {key} queued")
-    return (
-        f"Planning the {kind} of {len(stories)} {'story' if len(stories) == 1 else 'stories'}, "
-        f"job {job_ref(job.job_id)}. The preview follows here; nothing is written until you apply it."
+    return await command.preview(
+        JobType.task_generation,
+        request,
+        queued=f"Task generation for {key} queued",
+        doing=f"Planning the {kind} of {len(stories)} {'story' if len(stories) == 1 else 'stories'}",
     )
 
 

@@ -25,7 +25,6 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -49,11 +48,9 @@ from bot.jobs.errors import (
     InvalidInputJobError,
     NotFoundJobError,
     jira_failure,
-    llm_failure,
 )
 from bot.jobs.pipeline import Pipeline
 from bot.llm.catalogue import Catalogue, ModelChoice
-from bot.llm.types import LlmError, LlmOutputError
 from bot.prompting import PromptError, PromptTemplates
 from bot.replies import job_ref, monospace
 from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation, TokenUsage
@@ -98,18 +95,17 @@ class Item:
 
 
 async def generate_tests(job: JobContext) -> TestGenerationResult:
-    started = time.monotonic()
     request = parse_tests_request(job.request)
     if job.record.plan is None or job.record.result is None:  # not planned by an earlier delivery
         plan, draft = await Planner(job, request).plan()
         await job.update(lambda record: _keep_plan(record, plan, draft))
     plan, draft = job.record.plan or [], TestGenerationResult.model_validate(job.record.result)
     if not request.update_jira:
-        return draft.model_copy(update={"execution_time_seconds": _since(started)})
+        return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     await job.progress(f"Writing the test cases of {len(plan)} items", processed=0, total=len(plan))
     applied = await job.apply(plan, ticket_key=draft.item_key)
     await job.progress(f"Wrote the test cases of {len(plan)} items", processed=len(plan), total=len(plan))
-    return _final(draft, applied, _since(started))
+    return _final(draft, applied, job.elapsed())
 
 
 class Planner:
@@ -121,9 +117,7 @@ class Planner:
         self._jira: JiraClient = job.runtime.jira
         self._fields = ProjectFields(job.runtime.settings, job.runtime.jira)  # this job's only
         self._templates = PromptTemplates(job.runtime.settings.prompts)
-        # The API resolved the provider and model before queuing (GET /models rules).
-        assert request.llm_provider and request.llm_model
-        self._choice = ModelChoice(request.llm_provider, request.llm_model)
+        self._choice = ModelChoice.queued(request.llm_provider, request.llm_model)
         self._rules = TestRules.for_coverage(request.coverage_level)
         self._done = 0
 
@@ -136,7 +130,7 @@ class Planner:
         if kind == EPIC:
             tickets, warnings = await self._epic_items(key)
         items = await self._gather(*(self._item(ticket) for ticket in tickets))
-        await self._job.progress(f"Writing test cases for {len(items)} items", processed=0, total=len(items))
+        await self._job.progress(f"Writing test cases for {_items(len(items))}", processed=0, total=len(items))
         answers = await self._gather(*(self._tests(item.ticket, len(items)) for item in items))
         plan: list[PlanOperation] = []
         story_tests: dict[str, list[GeneratedTest]] = {}
@@ -175,7 +169,8 @@ class Planner:
             usage=usage,
             execution_time_seconds=0.0,
             warnings=warnings,
-            message=f"Preview: {total} {level} test cases for {len(items)} items. Set update_jira=true to write them.",
+            message=f"Preview: {total} {level} test cases for {_items(len(items))}. "
+            "Set update_jira=true to write them.",
         )
         return plan, draft
 
@@ -221,10 +216,7 @@ class Planner:
         """The ticket with its Test Cases field and that field's value; 422 when it has none."""
         key = ticket.key
         try:
-            if not ticket.team_managed:
-                field_id = self._fields.site_id(ROLE)
-            else:
-                field_id = (await self._fields.edit_ids(ticket.project, key, (ROLE,))).get(ROLE, "")
+            field_id = (await self._fields.write_ids(ticket, (ROLE,))).get(ROLE, "")
             if field_id and field_id not in ticket.custom:
                 current = (await self._jira.field_values(key, [field_id]))[field_id]
             else:
@@ -232,13 +224,7 @@ class Planner:
         except JiraError as err:
             raise jira_failure(err, ticket_key=key) from None
         if not field_id:
-            where = (
-                f"the team-managed project {ticket.project} has no field named {self._fields.name(ROLE)!r} "
-                f"(jira.fields.{ROLE}) on the edit screen of {key}"
-                if ticket.team_managed
-                else f"jira.{ROLE}_custom_field is not configured (project {ticket.project})"
-            )
-            raise InvalidInputJobError(f"{ROLE}: {where}", ticket_key=key)
+            raise InvalidInputJobError(self._fields.missing(ticket, ROLE), ticket_key=key)
         return Item(ticket, field_id, current if isinstance(current, str) or current is None else str(current))
 
     async def _tests(self, ticket: Ticket, total: int) -> ItemTests:
@@ -261,14 +247,7 @@ class Planner:
             prompt = self._templates.render("tests", ticket.project, values, ticket.issue_type)
         except PromptError as err:
             raise ConfigurationJobError(str(err), ticket_key=ticket.key) from None
-        try:
-            answer = await self._job.runtime.llm.structured(self._choice, prompt, GeneratedTests, context=self._rules)
-        except LlmOutputError as err:
-            spent = err.usage  # paid for even though unusable
-            await self._job.update(lambda record: setattr(record, "usage", record.usage.plus(spent)))
-            raise llm_failure(err, ticket_key=ticket.key) from None
-        except LlmError as err:
-            raise llm_failure(err, ticket_key=ticket.key) from None
+        answer = await self._job.ask(self._choice, prompt, GeneratedTests, context=self._rules, ticket_key=ticket.key)
         assert isinstance(answer.value, GeneratedTests)
         kept = ItemTests(test_cases=answer.value.test_cases, usage=TokenUsage().plus(answer.usage))
         await results.put(kept_at, kept.model_dump_json().encode())
@@ -339,10 +318,6 @@ def _final(draft: TestGenerationResult, applied: list[AppliedOperation], elapsed
     )
 
 
-def _since(started: float) -> float:
-    return round(time.monotonic() - started, 3)
-
-
 async def tests_command(command: CommandContext) -> str:
     """`/augment tests [level]` on an epic, story or task: a preview, posted here when it is ready."""
     level = (command.arguments or (Coverage.standard.value,))[0].lower()
@@ -354,10 +329,11 @@ async def tests_command(command: CommandContext) -> str:
     request = ItemTestsRequest(
         item_key=key, coverage_level=Coverage(level), llm_provider=choice.provider, llm_model=choice.model
     )
-    job = await command.submit(JobType.test_generation, request, message=f"Test generation for {key} queued")
-    return (
-        f"Writing {level} test cases for {key} with {choice.provider} ({choice.model}), job {job_ref(job.job_id)}. "
-        "The preview follows here; nothing is written until you apply it."
+    return await command.preview(
+        JobType.test_generation,
+        request,
+        queued=f"Test generation for {key} queued",
+        doing=f"Writing {level} test cases for {key} with {choice.provider} ({choice.model})",
     )
 
 
@@ -387,6 +363,10 @@ def tests_reply(record: JobRecord) -> str:
             else ""
         )
     )
+
+
+def _items(count: int) -> str:
+    return "1 item" if count == 1 else f"{count} items"
 
 
 pipeline.on(JobType.test_generation, generate_tests, reply=tests_reply)

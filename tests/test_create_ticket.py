@@ -11,22 +11,19 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.app import create_app
 from bot.config import JiraSettings
 from bot.jira.applier import Applier
 from bot.jira.client import JiraClient
-from bot.services import SERVICES
 from sandbox import Sandbox
 from schemas.jobs import AppliedOperation, PlanOperation
-from tests.fixtures.nats import make_settings
-from tests.fixtures.service import (
-    SANDBOXED,
-    AugmentProcess,
-    SandboxedService,
-    eventually,
-    finished,
-    service_environment,
-    wait_for_job,
+from tests.fixtures.service import AugmentProcess, SandboxedService, finished, wait_for_job
+from tests.fixtures.workers import (
+    jira_faults,
+    kill_once_jira_saw,
+    route_calls,
+    sandbox_admin,
+    sandboxed_api,
+    worker_environment,
 )
 
 TEST_CASES = "customfield_10052"
@@ -177,108 +174,66 @@ async def test_an_epic_that_is_not_an_epic_is_refused_before_anything_is_created
     assert (await sandboxed.jira_requests())["by_route"].get(CREATE_ROUTE, 0) == 0
 
 
-def worker_environment(settings: Any, sandbox: Sandbox) -> dict[str, str]:
-    bot = sandbox.bot
-    return service_environment(
-        settings,
-        JIRA_URL=sandbox.jira_url,
-        JIRA_EMAIL=bot.email,
-        JIRA_TOKEN=bot.api_token,
-        JIRA_MAX_RETRIES="6",
-        JIRA_TEST_CASES_CUSTOM_FIELD=TEST_CASES,
-        JIRA_MANDAYS_CUSTOM_FIELD=MANDAYS,
-        OPENAI_API_KEY="sandbox",
-        OPENAI_BASE_URL=f"{sandbox.llm_url}/openai/v1",
+def worker(settings: Any, sandbox: Sandbox) -> dict[str, str]:
+    return worker_environment(
+        settings, sandbox, JIRA_TEST_CASES_CUSTOM_FIELD=TEST_CASES, JIRA_MANDAYS_CUSTOM_FIELD=MANDAYS
     )
-
-
-async def sandbox_admin(sandbox: Sandbox, method: str, path: str, **kwargs: Any) -> Any:
-    async with aiohttp.ClientSession() as session:
-        async with session.request(method, sandbox.jira_url + path, **kwargs) as response:
-            assert response.status < 300, await response.text()
-            return await response.json() if response.content_type == "application/json" else None
 
 
 async def test_a_worker_killed_after_jira_created_the_task_but_before_the_record_creates_no_second(
     aiohttp_client: Callable[..., Any], nats_url: str, augment_processes: Callable[..., AugmentProcess]
 ) -> None:
-    settings = make_settings(nats_url, sandbox=SANDBOXED, jira={"max_retries": 6})
-    api = await aiohttp_client(create_app(settings, with_worker=False))
-    sandbox = api.app[SERVICES].runtime.sandbox
-    assert sandbox is not None
-    doomed = augment_processes("worker", worker_environment(settings, sandbox))
+    settings, api, sandbox = await sandboxed_api(aiohttp_client, nats_url)
+    doomed = augment_processes("worker", worker(settings, sandbox))
     # Jira makes the task but its answer is lost (504), and every call is slow: the worker is
     # between "Jira made it" and "recorded" for over a second, looking before trying again.
-    await sandbox_admin(
-        sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 700, "server_error_after_write_rate": 1}
-    )
+    await jira_faults(sandbox, latency_ms=700, server_error_after_write_rate=1)
     response = await api.post("/jira/create-ticket", json=REQUEST | {"create_ticket": True, "async_mode": True})
     assert response.status == 202, await response.text()
     job_id = (await response.json())["job_id"]
-
-    async def create_seen() -> bool:
-        counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
-        return counts["by_route"].get(CREATE_ROUTE, 0) >= 1
-
-    await eventually(create_seen, "the worker's create reached Jira", seconds=60)
-    doomed.kill()
+    await kill_once_jira_saw(doomed, sandbox, CREATE_ROUTE, 1, "the worker's create reached Jira")
     record = await (await api.get(f"/jobs/{job_id}")).json()
     assert record["applied"] == []  # Jira made the task; the job never recorded it
     marker = record["result"]["marker"]
     assert len(await labelled(sandbox, marker)) == 1
 
-    await sandbox_admin(sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 0, "server_error_after_write_rate": 0})
-    augment_processes("worker", worker_environment(settings, sandbox))
+    await jira_faults(sandbox, latency_ms=0, server_error_after_write_rate=0)
+    augment_processes("worker", worker(settings, sandbox))
     job = await wait_for_job(api, job_id, finished, timeout=60)
     assert job["status"] == "completed", job
     [issue] = await labelled(sandbox, marker)
     assert job["result"]["ticket_key"] == issue["key"]
     assert job["applied"][0]["outcome"] == {"status": "already_applied", "key": issue["key"]}
     assert link_set(issue) == {("Work item split", None, "DEMO-2"), ("Blocks", "DEMO-8", None)}
-    counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
-    assert counts["by_route"][CREATE_ROUTE] == 1
+    assert await route_calls(sandbox, CREATE_ROUTE) == 1
 
 
 async def story_links(sandbox: Sandbox, summary: str) -> list[str]:
     """Keys of the issues linked to DEMO-2 with this summary, read with GET (no search lag)."""
-    held = await sandbox_admin(sandbox, "GET", "/rest/api/2/issue/DEMO-2?fields=issuelinks", headers=admin(sandbox))
+    held = await sandbox_admin(sandbox, "GET", "/rest/api/2/issue/DEMO-2?fields=issuelinks")
     ends = [link.get("inwardIssue") or link.get("outwardIssue") for link in held["fields"]["issuelinks"]]
     return [end["key"] for end in ends if end["fields"]["summary"] == summary]
-
-
-def admin(sandbox: Sandbox) -> dict[str, str]:
-    person = sandbox.admin
-    return {"Authorization": aiohttp.encode_basic_auth(person.email, person.api_token)}
 
 
 async def test_a_worker_killed_after_the_create_while_search_lags_finds_the_task_through_the_story(
     aiohttp_client: Callable[..., Any], nats_url: str, augment_processes: Callable[..., AugmentProcess]
 ) -> None:
-    settings = make_settings(nats_url, sandbox=SANDBOXED, jira={"max_retries": 6})
-    api = await aiohttp_client(create_app(settings, with_worker=False))
-    sandbox = api.app[SERVICES].runtime.sandbox
-    assert sandbox is not None
-    doomed = augment_processes("worker", worker_environment(settings, sandbox))
+    settings, api, sandbox = await sandboxed_api(aiohttp_client, nats_url)
+    doomed = augment_processes("worker", worker(settings, sandbox))
     # The search shows nothing newer than a minute: a look-up by label would miss the task.
     faults = {"latency_ms": 700, "server_error_after_write_rate": 1, "search_lag_ms": 60_000}
-    await sandbox_admin(sandbox, "PUT", "/_sandbox/faults", json=faults)
+    await jira_faults(sandbox, **faults)
     response = await api.post("/jira/create-ticket", json=REQUEST | {"create_ticket": True, "async_mode": True})
     assert response.status == 202, await response.text()
     job_id = (await response.json())["job_id"]
-
-    async def create_seen() -> bool:
-        counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
-        return counts["by_route"].get(CREATE_ROUTE, 0) >= 1
-
-    await eventually(create_seen, "the worker's create reached Jira", seconds=60)
-    doomed.kill()
+    await kill_once_jira_saw(doomed, sandbox, CREATE_ROUTE, 1, "the worker's create reached Jira")
     record = await (await api.get(f"/jobs/{job_id}")).json()
     assert record["applied"] == []  # Jira made the task; the job never recorded it
     assert list(record["create_attempts"]) == ["create"]  # but it recorded that it asked
     assert len(await story_links(sandbox, REQUEST["summary"])) == 1
 
-    await sandbox_admin(sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 0, "server_error_after_write_rate": 0})
-    augment_processes("worker", worker_environment(settings, sandbox))
+    await jira_faults(sandbox, latency_ms=0, server_error_after_write_rate=0)
+    augment_processes("worker", worker(settings, sandbox))
     job = await wait_for_job(api, job_id, finished, timeout=60)
     assert job["status"] == "completed", job
     [key] = await story_links(sandbox, REQUEST["summary"])
@@ -290,9 +245,8 @@ async def test_a_worker_killed_after_the_create_while_search_lags_finds_the_task
         "target_key": key,
         "status": "already_exists",
     }
-    counts = await sandbox_admin(sandbox, "GET", "/_sandbox/requests")
-    assert counts["by_route"][CREATE_ROUTE] == 1
-    await sandbox_admin(sandbox, "PUT", "/_sandbox/faults", json={"search_lag_ms": 0})
+    assert await route_calls(sandbox, CREATE_ROUTE) == 1
+    await jira_faults(sandbox, search_lag_ms=0)
     [issue] = await labelled(sandbox, record["result"]["marker"])
     assert issue["key"] == key
     assert link_set(issue) == {("Work item split", None, "DEMO-2"), ("Blocks", "DEMO-8", None)}

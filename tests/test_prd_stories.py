@@ -35,9 +35,7 @@ def test_the_demo_prd_table_in_an_expand_macro_in_a_layout() -> None:
     ]
     first = found.stories[0]
     assert first.acceptance_criteria == (
-        "Given I am a workspace owner",
-        "When I request a CSV export",
-        "Then I receive a ZIP with one CSV file per data set.",
+        "Given I am a workspace owner when I request a CSV export then I receive a ZIP with one CSV file per data set.",
         "Files are UTF-8 encoded with a header row.",
         "Dates use ISO 8601.",
     )
@@ -92,6 +90,21 @@ def test_blank_rows_are_skipped_and_a_row_without_a_title_is_a_warning() -> None
     assert [(story.title, story.description) for story in found.stories] == [("Kept", "Kept")]
     assert found.stories[0].acceptance_criteria == ("plain text criterion, one item",)
     assert found.warnings == ["Row 1 of the story table has no title; it was skipped"]
+
+
+def test_a_given_when_then_scenario_over_several_lines_is_one_criterion() -> None:
+    cell = (
+        "<p><strong>Given</strong> a signed-in owner</p><p>When they open Exports</p>"
+        "<p>Then the last export is listed<br />And its size is shown</p>"
+        "<ul><li>Exports older than 30 days are hidden.</li></ul>"
+        "<p>Given no export when they open Exports then an empty state is shown.</p>"
+    )
+    story = find_story_table(table(TH_HEADER + f"<tr><td>List exports</td><td>d</td><td>{cell}</td></tr>")).stories[0]
+    assert story.acceptance_criteria == (
+        "Given a signed-in owner when they open Exports then the last export is listed and its size is shown",
+        "Exports older than 30 days are hidden.",
+        "Given no export when they open Exports then an empty state is shown.",
+    )
 
 
 def test_missing_columns_title_only() -> None:

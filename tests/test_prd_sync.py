@@ -54,10 +54,8 @@ async def test_preview_lists_the_stories_with_their_actions_and_creates_nothing(
         (title, "create", None) for title in NEW_TITLES
     ]
     first = body["story_details"][0]
-    assert first["acceptance_criteria"][:3] == [
-        "Given I am a workspace owner",
-        "When I request a CSV export",
-        "Then I receive a ZIP with one CSV file per data set.",
+    assert first["acceptance_criteria"][:1] == [
+        "Given I am a workspace owner when I request a CSV export then I receive a ZIP with one CSV file per data set.",
     ]
     assert "/wiki/spaces/AUG/pages/98305/" in body["prd_url"]  # the epic's PRD field
     assert await creates(sandboxed) == 0
@@ -106,7 +104,7 @@ async def test_update_rewrites_an_existing_storys_description(sandboxed: Sandbox
     description = await sandboxed.description("DEMO-2")
     assert description is not None
     assert description.startswith("As a workspace owner I want to download my account data as CSV files")
-    assert "h2. Acceptance Criteria\n\n* Given I am a workspace owner\n* When I request a CSV export" in description
+    assert "h2. Acceptance Criteria\n\n* Given I am a workspace owner when I request a CSV export" in description
 
     # Once written, a second update finds the same text and leaves it.
     status, again = await post(sandboxed, {"epic_key": "DEMO-1", "existing_ticket_action": "update"})

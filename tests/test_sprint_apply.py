@@ -8,19 +8,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.app import create_app
-from bot.config import JiraSettings, Settings
+from bot.config import JiraSettings
 from bot.jira.applier import Applier
 from bot.jira.client import JiraClient
-from bot.services import SERVICES
 from sandbox import Sandbox
 from schemas.jobs import AppliedOperation, PlanOperation
-from tests.fixtures.nats import make_settings
-from tests.fixtures.service import SANDBOXED, AugmentProcess, eventually, finished, service_environment, wait_for_job
+from tests.fixtures.service import AugmentProcess, finished, wait_for_job
+from tests.fixtures.workers import (
+    jira_faults,
+    kill_once_jira_saw,
+    route_calls,
+    sandbox_admin,
+    sandboxed_api,
+    worker_environment,
+)
 
 BOARD = 1
 FUTURE = 3
@@ -28,23 +32,9 @@ MOVE_ROUTE = "POST /rest/agile/1.0/sprint/{sprint_id}/issue"
 CREATE_ROUTE = "POST /rest/agile/1.0/sprint"
 
 
-async def sandbox_call(sandbox: Sandbox, method: str, path: str, **kwargs: Any) -> Any:
-    """A REST call to the sandbox as its admin (a person, not the bot)."""
-    person = sandbox.admin
-    headers = {"Authorization": aiohttp.encode_basic_auth(person.email, person.api_token)}
-    async with aiohttp.ClientSession() as session:
-        async with session.request(method, sandbox.jira_url + path, headers=headers, **kwargs) as response:
-            assert response.status < 300, await response.text()
-            return await response.json() if response.content_type == "application/json" else None
-
-
 async def sprints_named(sandbox: Sandbox, name: str) -> list[dict[str, Any]]:
-    page = await sandbox_call(sandbox, "GET", f"/rest/agile/1.0/board/{BOARD}/sprint?maxResults=1000")
+    page = await sandbox_admin(sandbox, "GET", f"/rest/agile/1.0/board/{BOARD}/sprint?maxResults=1000")
     return [sprint for sprint in page["values"] if sprint["name"] == name]
-
-
-async def route_calls(sandbox: Sandbox, route: str) -> int:
-    return int((await sandbox_call(sandbox, "GET", "/_sandbox/requests"))["by_route"].get(route, 0))
 
 
 @pytest.fixture
@@ -87,9 +77,9 @@ async def test_create_sprint_after_a_crash_between_jiras_answer_and_the_record_m
 
 async def test_create_sprint_whose_answer_is_lost_looks_before_trying_again(sandbox: Sandbox, jira: JiraClient) -> None:
     # Jira makes the sprint, then the gateway answers 504.
-    await sandbox_call(sandbox, "PUT", "/_sandbox/faults", json={"server_error_after_write_rate": 1})
+    await jira_faults(sandbox, server_error_after_write_rate=1)
     [entry] = await Applier(jira).apply([create_sprint("sprint:1", "Lost answer")], [], nowhere)
-    await sandbox_call(sandbox, "PUT", "/_sandbox/faults", json={"server_error_after_write_rate": 0})
+    await jira_faults(sandbox, server_error_after_write_rate=0)
     [made] = await sprints_named(sandbox, "Lost answer")
     assert entry.outcome == {"status": "already_applied", "sprint_id": made["id"]}
     assert await route_calls(sandbox, CREATE_ROUTE) == 1
@@ -112,7 +102,7 @@ async def test_a_move_into_a_created_sprint_and_a_move_already_done(sandbox: San
     applied = await Applier(jira).apply([create_sprint("sprint:1", "With issues"), move], [], nowhere)
     assert applied[1].outcome == {"status": "applied", "moved": ["DEMO-5", "DEMO-6"]}
     sprint_id = applied[0].outcome["sprint_id"]
-    held = await sandbox_call(sandbox, "GET", f"/rest/agile/1.0/sprint/{sprint_id}/issue?fields=key")
+    held = await sandbox_admin(sandbox, "GET", f"/rest/agile/1.0/sprint/{sprint_id}/issue?fields=key")
     assert {issue["key"] for issue in held["issues"]} == {"DEMO-5", "DEMO-6"}
     moves = await route_calls(sandbox, MOVE_ROUTE)
     again = await Applier(jira).apply([create_sprint("sprint:1", "With issues"), move], [], nowhere)
@@ -123,51 +113,36 @@ async def test_a_move_into_a_created_sprint_and_a_move_already_done(sandbox: San
 # -- the kill test ---------------------------------------------------------------------------
 
 
-def worker_environment(settings: Settings, sandbox: Sandbox) -> dict[str, str]:
-    bot = sandbox.bot
-    return service_environment(
-        settings, JIRA_URL=sandbox.jira_url, JIRA_EMAIL=bot.email, JIRA_TOKEN=bot.api_token, JIRA_MAX_RETRIES="6"
-    )
-
-
 async def test_a_worker_killed_midway_through_an_assign_resumes_without_resending_a_recorded_chunk(
     aiohttp_client: Callable[..., Any], nats_url: str, augment_processes: Callable[..., AugmentProcess]
 ) -> None:
-    settings = make_settings(nats_url, sandbox=SANDBOXED, jira={"max_retries": 6})
-    api = await aiohttp_client(create_app(settings, with_worker=False))
-    sandbox = api.app[SERVICES].runtime.sandbox
-    assert sandbox is not None
+    settings, api, sandbox = await sandboxed_api(aiohttp_client, nats_url)
     fields = {"project": {"key": "DEMO"}, "issuetype": {"name": "Task"}}
     keys = [
-        (await sandbox_call(sandbox, "POST", "/rest/api/2/issue", json={"fields": fields | {"summary": f"T{n}"}}))[
+        (await sandbox_admin(sandbox, "POST", "/rest/api/2/issue", json={"fields": fields | {"summary": f"T{n}"}}))[
             "key"
         ]
         for n in range(240)
     ]
     chunks = 5  # 50, 50, 50, 50, 40
     doomed = augment_processes("worker", worker_environment(settings, sandbox))
-    await sandbox_call(sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 300})
+    await jira_faults(sandbox, latency_ms=300)
     response = await api.post(
         f"/sprint/{FUTURE}/assign", json={"issue_keys": keys, "dry_run": False, "async_mode": True}
     )
     assert response.status == 202, await response.text()
     job_id = (await response.json())["job_id"]
-
-    async def two_chunks_sent() -> bool:
-        return await route_calls(sandbox, MOVE_ROUTE) >= 2
-
-    await eventually(two_chunks_sent, "the worker sent two chunks to Jira", seconds=60)
-    doomed.kill()
+    await kill_once_jira_saw(doomed, sandbox, MOVE_ROUTE, 2, "the worker sent two chunks to Jira")
     record = await (await api.get(f"/jobs/{job_id}")).json()
     recorded = len(record["applied"])
     assert 1 <= recorded < chunks, record["applied"]
     sent_before = await route_calls(sandbox, MOVE_ROUTE)
 
-    await sandbox_call(sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 0})
+    await jira_faults(sandbox, latency_ms=0)
     augment_processes("worker", worker_environment(settings, sandbox))
     job = await wait_for_job(api, job_id, finished, timeout=90)
     assert job["status"] == "completed", job
-    held = await sandbox_call(sandbox, "GET", f"/rest/agile/1.0/sprint/{FUTURE}/issue?maxResults=5000&fields=key")
+    held = await sandbox_admin(sandbox, "GET", f"/rest/agile/1.0/sprint/{FUTURE}/issue?maxResults=5000&fields=key")
     assert {issue["key"] for issue in held["issues"]} >= set(keys)
     # Only the chunks not recorded are sent after the restart, and of those only the one in
     # flight at the kill may go a second time.

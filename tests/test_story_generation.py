@@ -10,19 +10,15 @@ from typing import Any
 
 import aiohttp
 
-from bot.app import create_app
-from bot.services import SERVICES
 from sandbox import Sandbox
-from tests.fixtures.nats import make_settings
-from tests.fixtures.service import (
-    SANDBOXED,
-    AugmentProcess,
-    SandboxedService,
-    eventually,
-    finished,
-    service_environment,
-    start_sandboxed,
-    wait_for_job,
+from tests.fixtures.service import AugmentProcess, SandboxedService, finished, start_sandboxed, wait_for_job
+from tests.fixtures.workers import (
+    jira_faults,
+    kill_once_jira_saw,
+    route_calls,
+    sandbox_admin,
+    sandboxed_api,
+    worker_environment,
 )
 
 ROUTE = "/plan/stories/generate"
@@ -36,18 +32,9 @@ async def post(sandboxed: SandboxedService, body: dict[str, Any]) -> tuple[int, 
     return response.status, await response.json()
 
 
-async def as_admin(sandbox: Sandbox, method: str, path: str, **kwargs: Any) -> Any:
-    person = sandbox.admin
-    headers = {"Authorization": aiohttp.encode_basic_auth(person.email, person.api_token)}
-    async with aiohttp.ClientSession() as session:
-        async with session.request(method, sandbox.jira_url + path, headers=headers, **kwargs) as response:
-            assert response.status < 300, await response.text()
-            return await response.json() if response.content_type == "application/json" else None
-
-
 async def epic_stories(sandbox: Sandbox) -> list[dict[str, Any]]:
     """Every story under DEMO-1, with the fields a created story is checked by."""
-    found = await as_admin(
+    found = await sandbox_admin(
         sandbox,
         "GET",
         "/rest/api/2/search/jql",
@@ -61,7 +48,7 @@ async def epic_stories(sandbox: Sandbox) -> list[dict[str, Any]]:
 
 
 async def creates(sandbox: Sandbox) -> int:
-    return (await as_admin(sandbox, "GET", "/_sandbox/requests"))["by_route"].get(CREATE_ROUTE, 0)
+    return await route_calls(sandbox, CREATE_ROUTE)
 
 
 async def llm_requests(sandboxed: SandboxedService) -> int:
@@ -242,56 +229,38 @@ async def test_a_trigger_rule_previews_stories_for_a_new_epic(
     assert await creates(service.sandbox) == 1  # the epic itself
 
 
-def worker_environment(settings: Any, sandbox: Sandbox) -> dict[str, str]:
-    bot = sandbox.bot
-    return service_environment(
-        settings,
-        JIRA_URL=sandbox.jira_url,
-        JIRA_EMAIL=bot.email,
-        JIRA_TOKEN=bot.api_token,
-        JIRA_MAX_RETRIES="6",
-        JIRA_SEARCH_SETTLE_SECONDS="3",
-        OPENAI_API_KEY="sandbox",
-        OPENAI_BASE_URL=f"{sandbox.llm_url}/openai/v1",
-    )
+def worker(settings: Any, sandbox: Sandbox) -> dict[str, str]:
+    return worker_environment(settings, sandbox, JIRA_SEARCH_SETTLE_SECONDS="3")
 
 
 async def test_a_worker_killed_after_a_story_create_while_search_lags_creates_each_story_once(
     aiohttp_client: Callable[..., Any], nats_url: str, augment_processes: Callable[..., AugmentProcess]
 ) -> None:
-    settings = make_settings(nats_url, sandbox=SANDBOXED, jira={"max_retries": 6})
-    api = await aiohttp_client(create_app(settings, with_worker=False))
-    sandbox = api.app[SERVICES].runtime.sandbox
-    assert sandbox is not None
-    doomed = augment_processes("worker", worker_environment(settings, sandbox))
+    settings, api, sandbox = await sandboxed_api(aiohttp_client, nats_url)
+    doomed = augment_processes("worker", worker(settings, sandbox))
     # Jira makes the story but its answer is lost (504), every call is slow, and the search
     # lags writes by 1.5 s: a story has no link to find it by, only the search, which the
     # applier trusts no sooner than jira.search_settle_seconds (3 s: the lag plus the 0.7 s the
     # create took to land) after the create was sent.
     faults = {"latency_ms": 700, "server_error_after_write_rate": 1, "search_lag_ms": 1500}
-    await as_admin(sandbox, "PUT", "/_sandbox/faults", json=faults)
+    await jira_faults(sandbox, **faults)
     body = {"epic_key": "DEMO-1", "dry_run": False, "async_mode": True, "max_stories": 3}
     response = await api.post(ROUTE, json=body)
     assert response.status == 202, await response.text()
     job_id = (await response.json())["job_id"]
-
-    async def create_seen() -> bool:
-        return await creates(sandbox) >= 1
-
-    await eventually(create_seen, "the worker's first story create reached Jira", seconds=60)
-    doomed.kill()
+    await kill_once_jira_saw(doomed, sandbox, CREATE_ROUTE, 1, "the worker's first story create reached Jira")
     record = await (await api.get(f"/jobs/{job_id}")).json()
     assert record["applied"] == []  # Jira made the story; the job never recorded it
     assert list(record["create_attempts"]) == ["create:0"]  # but it recorded that it asked
     planned = [operation["payload"]["fields"]["summary"] for operation in record["plan"]]
 
-    await as_admin(sandbox, "PUT", "/_sandbox/faults", json={"latency_ms": 0, "server_error_after_write_rate": 0})
-    augment_processes("worker", worker_environment(settings, sandbox))
+    await jira_faults(sandbox, latency_ms=0, server_error_after_write_rate=0)
+    augment_processes("worker", worker(settings, sandbox))
     job = await wait_for_job(api, job_id, finished, timeout=60)
     assert job["status"] == "completed", job
     assert job["applied"][0]["outcome"]["status"] == "already_applied", (job["applied"], job.get("create_attempts"))
     assert len(job["result"]["created_tickets"]["stories"]) == len(planned)
-    await as_admin(sandbox, "PUT", "/_sandbox/faults", json={"search_lag_ms": 0})
+    await jira_faults(sandbox, search_lag_ms=0)
     summaries = [issue["fields"]["summary"] for issue in await epic_stories(sandbox)]
     for title in planned:
         assert summaries.count(title) == 1

@@ -11,20 +11,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.app import create_app
-from bot.services import SERVICES
 from sandbox import Sandbox
-from tests.fixtures.nats import make_settings
-from tests.fixtures.service import (
-    SANDBOXED,
-    AugmentProcess,
-    SandboxedService,
-    eventually,
-    finished,
-    service_environment,
-    start_sandboxed,
-    wait_for_job,
-)
+from tests.fixtures.service import AugmentProcess, SandboxedService, finished, start_sandboxed, wait_for_job
+from tests.fixtures.workers import jira_faults, kill_once_jira_saw, route_calls, sandboxed_api, worker_environment
 
 TEST_CASES = "customfield_10052"
 MANDAYS = "customfield_10053"
@@ -58,9 +47,7 @@ async def issues(sandbox: Sandbox, jql: str) -> list[dict[str, Any]]:
 
 
 async def creates(sandbox: Sandbox) -> int:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(sandbox.jira_url + "/_sandbox/requests") as response:
-            return (await response.json())["by_route"].get(CREATE_ROUTE, 0)
+    return await route_calls(sandbox, CREATE_ROUTE)
 
 
 def links(issue: dict[str, Any]) -> set[tuple[str, str | None, str | None]]:
@@ -212,53 +199,30 @@ async def test_the_tasks_command_on_an_epic_plans_all_its_stories(sandboxed: San
     assert any("Planning the tasks of 6 stories" in body for body in found)
 
 
-def worker_environment(settings: Any, sandbox: Sandbox) -> dict[str, str]:
-    bot = sandbox.bot
-    return service_environment(
-        settings,
-        JIRA_URL=sandbox.jira_url,
-        JIRA_EMAIL=bot.email,
-        JIRA_TOKEN=bot.api_token,
-        JIRA_MAX_RETRIES="6",
-        JIRA_TEST_CASES_CUSTOM_FIELD=TEST_CASES,
-        JIRA_MANDAYS_CUSTOM_FIELD=MANDAYS,
-        OPENAI_API_KEY="sandbox",
-        OPENAI_BASE_URL=f"{sandbox.llm_url}/openai/v1",
+def worker(settings: Any, sandbox: Sandbox) -> dict[str, str]:
+    return worker_environment(
+        settings, sandbox, JIRA_TEST_CASES_CUSTOM_FIELD=TEST_CASES, JIRA_MANDAYS_CUSTOM_FIELD=MANDAYS
     )
-
-
-async def jira_faults(sandbox: Sandbox, **faults: float) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.put(sandbox.jira_url + "/_sandbox/faults", json=faults) as response:
-            assert response.status < 300, await response.text()
 
 
 async def test_a_worker_killed_while_creating_the_tasks_leaves_each_task_once_with_its_links(
     aiohttp_client: Callable[..., Any], nats_url: str, augment_processes: Callable[..., AugmentProcess]
 ) -> None:
-    settings = make_settings(nats_url, sandbox=SANDBOXED, jira={"max_retries": 6})
-    api = await aiohttp_client(create_app(settings, with_worker=False))
-    sandbox = api.app[SERVICES].runtime.sandbox
-    assert sandbox is not None
-    doomed = augment_processes("worker", worker_environment(settings, sandbox))
+    settings, api, sandbox = await sandboxed_api(aiohttp_client, nats_url)
+    doomed = augment_processes("worker", worker(settings, sandbox))
     # Every Jira call is slow: the worker is well inside the creates when it is killed.
     await jira_faults(sandbox, latency_ms=400)
     body = {"story_keys": STORIES, "dry_run": False, "async_mode": True}
     status, accepted = await post(api, "/plan/tasks/generate", body)
     assert status == 202, accepted
     job_id = accepted["job_id"]
-
-    async def two_created() -> bool:
-        return await creates(sandbox) >= 2
-
-    await eventually(two_created, "the worker created two tasks", seconds=90)
-    doomed.kill()
+    await kill_once_jira_saw(doomed, sandbox, CREATE_ROUTE, 2, "the worker created two tasks", seconds=90)
     record = await (await api.get(f"/jobs/{job_id}")).json()
     planned = [op for op in record["plan"] if op["kind"] == "create_issue"]
     assert len(record["applied"]) < len(planned)  # killed in the middle of the creates
 
     await jira_faults(sandbox, latency_ms=0)
-    augment_processes("worker", worker_environment(settings, sandbox))
+    augment_processes("worker", worker(settings, sandbox))
     job = await wait_for_job(api, job_id, finished, timeout=90)
     assert job["status"] == "completed", job
     marker = planned[0]["payload"]["marker"]

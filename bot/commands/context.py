@@ -18,6 +18,7 @@ from bot.commands.parsing import CommandLine
 from bot.config import TriggerAction
 from bot.jobs.queue import job_id_for
 from bot.llm.catalogue import Catalogue, ModelChoice
+from bot.replies import job_ref
 from schemas.jobs import JobRecord, JobType, TicketReply
 
 if TYPE_CHECKING:
@@ -78,3 +79,10 @@ class CommandContext:
             reuse=True,
             reply=TicketReply(ticket_key=self.ticket_key, requested_by=self.author, trigger=self.line.text),
         )
+
+    async def preview(self, job_type: JobType, request: BaseModel, *, queued: str, doing: str) -> str:
+        """Queue a preview job (`submit`, with `queued` as its message) and the answer that says
+        so: "<doing>, job <id>. The preview follows here; nothing is written until you apply it."
+        """
+        job = await self.submit(job_type, request, message=queued)
+        return f"{doing}, job {job_ref(job.job_id)}. The preview follows here; nothing is written until you apply it."

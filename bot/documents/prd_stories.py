@@ -14,8 +14,9 @@ The rules, as PRDs are really written:
   Acceptance Criteria, AC or Criteria. Other columns (Notes, Owner, ...) are ignored.
 - **Rows**: a blank row is skipped; a row without a title is skipped with a warning. The
   description defaults to the title. Acceptance criteria become a list: each list item and
-  each line (paragraph or `<br>`) is one criterion, and a Given/When/Then line is split
-  into its clauses. Entities are decoded (`&amp;`, `&nbsp;`).
+  each line (paragraph or `<br>`) is one criterion, except that a Given/When/Then scenario
+  is one criterion however many lines it takes (a line starting with When, Then, And or But
+  continues the scenario above it). Entities are decoded (`&amp;`, `&nbsp;`).
 - **Bounds**: at most `MAX_ROWS` stories; a title is cut to Jira's 255 characters, a
   description and each criterion to its 32,767, at most `MAX_CRITERIA` criteria a story.
 
@@ -48,8 +49,8 @@ _COLUMNS = {
     "title": ("title", "summary", "name", "story", "story title", "story name", "user story", "ticket"),
 }
 _LIST_MARKER = re.compile(r"^\s*(?:- \[[ x]\] |- |[0-9]+\. )")
-_CLAUSE = re.compile(r"\s+(?=(?:when|then|given)\b)", re.IGNORECASE)
 _GHERKIN_START = re.compile(r"^(given|when)\b", re.IGNORECASE)
+_GHERKIN_GOES_ON = re.compile(r"^(when|then|and|but)\b", re.IGNORECASE)
 
 
 class StoryTableError(ValueError):
@@ -185,16 +186,18 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 
 def _criteria(lines: list[str]) -> tuple[str, ...]:
-    """Each list item and line one criterion; a Given/When/Then line split into its clauses."""
+    """Each list item and line one criterion; the lines of one Given/When/Then scenario one."""
     criteria: list[str] = []
+    in_scenario = False
     for line in lines:
         text = _LIST_MARKER.sub("", line).strip()
         if not text:
             continue
-        if _GHERKIN_START.match(text):
-            criteria += [clause[:1].upper() + clause[1:] for clause in _CLAUSE.split(text) if clause]
-        else:
-            criteria.append(text)
+        if in_scenario and _GHERKIN_GOES_ON.match(text):
+            criteria[-1] += " " + text[:1].lower() + text[1:]
+            continue
+        criteria.append(text)
+        in_scenario = bool(_GHERKIN_START.match(text))
     return tuple(_cut(text, TEXT_LIMIT) for text in criteria[:MAX_CRITERIA])
 
 

@@ -134,9 +134,15 @@ def _responses(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
         answers.setdefault(401, (STATUS_TEXT[401], refs[ErrorResponse, "serialization"]))
     if endpoint.uses_nats:
         answers.setdefault(503, (STATUS_TEXT[503], refs[ErrorResponse, "serialization"]))
+    if endpoint.media_type != "application/json":
+        answers[endpoint.status] = (answers[endpoint.status][0], {"type": "string", "format": "binary"})
     return {
         # A 204 has no body, so no content to describe.
         str(status): {"description": text}
-        | ({} if status == 204 else {"content": {"application/json": {"schema": schema}}})
+        | ({} if status == 204 else {"content": {_media_type(endpoint, status): {"schema": schema}}})
         for status, (text, schema) in sorted(answers.items())
     }
+
+
+def _media_type(endpoint: Endpoint, status: int) -> str:
+    return endpoint.media_type if status == endpoint.status else "application/json"

@@ -66,6 +66,8 @@ class Endpoint:
     raw_check: RawCheck | None = None
     uses_nats: bool = True
     in_schema: bool = True
+    # What a success carries when it is not JSON (a chart's image/svg+xml): the document says so.
+    media_type: str = "application/json"
 
 
 # Checks that run on every validated body of a matching type (the LLM choice, ...).

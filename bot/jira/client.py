@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import requests
 import structlog
 from jira import JIRA, JIRAError
+from urllib3 import encode_multipart_formdata
 
 from bot.config import JiraSettings
 from bot.logs import redact
@@ -201,6 +202,36 @@ class JiraClient:
         """Post once: a 5xx or no answer may follow a comment Jira made, so it is not retried
         here (see `bot.jira.comments.post_once`, which looks before posting again)."""
         await self._call(f"comment on {key}", lambda jira: jira.add_comment(key, body), repeatable=False)
+
+    async def add_attachment(self, key: str, filename: str, content: bytes, media_type: str) -> str:
+        """Attach a file once; its attachment id. Multipart, with the `X-Atlassian-Token: no-check`
+        Jira requires (it refuses other multipart POSTs as cross-site requests). A 5xx or no answer
+        may follow an attachment Jira stored, so before trying again the issue is read: an
+        attachment of this filename and size already there is the one sent."""
+        if not 0 < len(filename) <= 255 or not filename.isprintable():
+            raise ValueError("an attachment's filename must be 1-255 printable characters")
+        body, content_type = encode_multipart_formdata({"file": (filename, content, media_type)})
+        headers = {"Content-Type": content_type, "X-Atlassian-Token": "no-check"}
+
+        def attach(jira: JIRA) -> str:
+            response = jira._session.post(jira._get_url(f"issue/{key}/attachments"), data=body, headers=headers)
+            return str(response.json()[0]["id"])
+
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await self._call(f"attach {filename} to {key}", attach, repeatable=False)
+            except JiraError as err:
+                if not err.transient or attempt == self.attempts:
+                    raise
+            found = await self._attachment_id(key, filename, len(content))
+            if found is not None:
+                return found
+            await asyncio.sleep(backoff_seconds(attempt))
+        raise AssertionError("unreachable")
+
+    async def _attachment_id(self, key: str, filename: str, size: int) -> str | None:
+        attached = (await self.field_values(key, ["attachment"]))["attachment"] or []
+        return next((str(a["id"]) for a in attached if a.get("filename") == filename and a.get("size") == size), None)
 
     # -- the calls -------------------------------------------------------------------
 

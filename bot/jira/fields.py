@@ -9,8 +9,8 @@ on the project's screens, once per project for the job that built it (never acro
 jobs: a project's fields can change). Reads take a ticket's edit screen (editmeta) and
 fall back to the site's id for a name it lacks; writes take the edit screen of the ticket
 written, or for a new issue the create screen of its type (createmeta), and get no
-fallback: a role missing there is left out, for the caller to refuse, since Jira refuses
-a field that is not on the screen.
+fallback: a role missing there is left out (`write_ids`), for the caller to refuse with
+`missing` or to skip, since Jira refuses a field that is not on the screen.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from bot.config import Settings
-from bot.jira.client import JiraClient, JiraError
+from bot.jira.client import JiraClient, JiraError, Ticket
 
 log = structlog.get_logger(__name__)
 
@@ -116,6 +116,30 @@ class ProjectFields:
             (project, "create", issue_type), lambda: self._jira.create_metadata(project, issue_type)
         )
         return {role: own[self._name(role)] for role in roles if self._name(role) in own}
+
+    async def write_ids(self, ticket: Ticket, roles: tuple[str, ...], *, create: str | None = None) -> dict[str, str]:
+        """role -> the id `roles` are written to on `ticket` (with `create`, an issue type: on a
+        new issue of that type in `ticket`'s project). A team-managed project's own, on the screen
+        written; elsewhere the site's. A role without a field there is left out (`missing` says
+        why). A failed read raises `JiraError`."""
+        if not roles:
+            return {}
+        if not ticket.team_managed:
+            return {role: field_id for role in roles if (field_id := self.site_id(role))}
+        if create is not None:
+            return await self.create_ids(ticket.project, create, roles)
+        return await self.edit_ids(ticket.project, ticket.key, roles)
+
+    def missing(self, ticket: Ticket, role: str, *, create: str | None = None) -> str:
+        """Why `write_ids` has no field for `role` on `ticket` (or a new `create` issue), naming
+        the configured name or setting and the project."""
+        if ticket.team_managed:
+            screen = f"its {create} create screen" if create is not None else f"the edit screen of {ticket.key}"
+            return (
+                f"{role}: the team-managed project {ticket.project} has no field named "
+                f"{self.name(role)!r} (jira.fields.{role}) on {screen}"
+            )
+        return f"{role}: jira.{role}_custom_field is not configured (project {ticket.project})"
 
     def name(self, role: str) -> str:
         """The field name `jira.fields` gives `role`."""

@@ -1,23 +1,28 @@
 """What a job handler sees: its record, its request, and ways to report progress.
 
 A handler that cannot finish raises a `bot.jobs.errors.JobError`, which says whether
-another attempt may help.
+another attempt may help. Rules every pipeline shares live here once: the job's marker
+label (`marker`), its execution time (`elapsed`), and an LLM call whose failures become
+job errors and whose unusable answer is still charged to the record (`ask`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from pydantic import BaseModel, Field
 
 from bot.jira.applier import Applier
 from bot.jira.client import JiraError
-from bot.jobs.errors import jira_failure
+from bot.jobs.errors import jira_failure, llm_failure
 from bot.jobs.store import Updated
+from bot.llm.catalogue import ModelChoice
+from bot.llm.types import Answer, LlmError, LlmOutputError, Prompt
 from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType, PlanOperation
 
 if TYPE_CHECKING:
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
 # A handler's edit of its own record, made in place; what it returns is ignored. `update`
 # wraps it in a `bot.jobs.store.Change` that declines (None) once the job is cancelled.
 Edit = Callable[[JobRecord], object]
+M = TypeVar("M", bound=BaseModel)
 
 
 class CreateAttempts(BaseModel):
@@ -53,6 +59,7 @@ class JobContext:
         self.attempt = attempt  # the record's `attempts`: a hand-back or a resumed delivery keeps it
         self._delivery = claimed.after.deliveries  # this run's claim; a later claim supersedes it
         self.worker_id = worker_id
+        self._started = time.monotonic()  # this run's start: `elapsed`
         self.log = structlog.get_logger("job").bind(job_id=self.record.job_id, job_type=self.record.job_type.value)
 
     @property
@@ -70,6 +77,16 @@ class JobContext:
     @property
     def request(self) -> dict[str, Any]:
         return self.record.request
+
+    @property
+    def marker(self) -> str:
+        """The label of every issue this job creates, `augment-<12 hex of the job id>`: the
+        applier looks for it (with the summary) before creating, so nothing is created twice."""
+        return f"augment-{self.job_id.replace('-', '')[:12].lower()}"
+
+    def elapsed(self) -> float:
+        """Seconds since this run started, to the millisecond: a result's `execution_time_seconds`."""
+        return round(time.monotonic() - self._started, 3)
 
     async def update(self, edit: Edit) -> JobRecord:
         """Change the record in place (compare-and-set); stop here if the job was cancelled, or
@@ -124,6 +141,21 @@ class JobContext:
             )
         except JiraError as err:
             raise jira_failure(err, ticket_key=ticket_key) from None
+
+    async def ask(
+        self, choice: ModelChoice, prompt: Prompt, output: type[M], *, context: Any = None, ticket_key: str
+    ) -> Answer[M]:
+        """`output` from the LLM (`bot.llm.client.LlmClient.structured`). An answer that stays
+        unusable after its re-asks is paid for all the same: its tokens are charged to the record
+        before the job fails. Every LLM failure becomes a job error concerning `ticket_key`."""
+        try:
+            return await self.runtime.llm.structured(choice, prompt, output, context=context)
+        except LlmOutputError as err:
+            spent = err.usage
+            await self.update(lambda record: setattr(record, "usage", record.usage.plus(spent)))
+            raise llm_failure(err, ticket_key=ticket_key) from None
+        except LlmError as err:
+            raise llm_failure(err, ticket_key=ticket_key) from None
 
     async def check_cancelled(self) -> None:
         record = await self._store.get(self.job_id)

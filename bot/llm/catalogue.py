@@ -45,6 +45,13 @@ class ModelChoice:
     provider: str
     model: str
 
+    @classmethod
+    def queued(cls, provider: str | None, model: str | None) -> ModelChoice:
+        """The choice a queued job's request names: the API, the comment command or the trigger
+        rule resolved both by the rules of GET /models before queuing."""
+        assert provider and model
+        return cls(provider, model)
+
 
 @dataclass(frozen=True)
 class ModelState:

@@ -20,6 +20,7 @@ from sandbox.jira.http import jira_json
 from sandbox.jira.routes import (
     admin,
     agile,
+    attachments,
     comments,
     issues,
     links,
@@ -47,7 +48,7 @@ def build_jira_app(state: JiraState) -> web.Application:
     )
     app[STATE] = state
     app[SEARCH_INDEX] = index
-    for area in (platform, issues, comments, links, search, agile, webhooks, admin):
+    for area in (platform, issues, comments, attachments, links, search, agile, webhooks, admin):
         area.add_routes(app)
     add_confluence_routes(app, state.pages, lambda request: current_user(request).account_id)
     app.on_cleanup.append(_close_dispatcher)

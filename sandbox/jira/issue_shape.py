@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.jira.markup import wiki_to_adf
-from sandbox.jira.model import SPRINT_FIELD, ChangeGroup, Comment, Issue
+from sandbox.jira.model import SPRINT_FIELD, Attachment, ChangeGroup, Comment, Issue
 from sandbox.jira.shapes import (
     Json,
     api,
@@ -219,6 +219,14 @@ SYSTEM_FIELDS: list[SystemField] = [
     SystemField(
         "comment", "Comment", _schema("comments-page", "comment"), ["comment"], _comments_page, navigable=False
     ),
+    SystemField(
+        "attachment",
+        "Attachment",
+        _schema("array", "attachment", "attachment"),
+        ["attachments"],
+        lambda v, i: [attachment_bean(v, attachment) for attachment in i.attachments],
+        navigable=False,
+    ),
 ]
 
 
@@ -297,6 +305,20 @@ def comment_bean(view: View, issue: Issue, comment: Comment) -> Json:
         "created": timestamp(comment.created),
         "updated": timestamp(comment.updated),
         "jsdPublic": True,
+    }
+
+
+def attachment_bean(view: View, attachment: Attachment) -> Json:
+    author = view.site.user(attachment.author_id)
+    return {
+        "self": f"{view.api}/attachment/{attachment.id}",
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "author": None if author is None else user_details(view.base, author, view.version),
+        "created": timestamp(attachment.created),
+        "size": attachment.size,
+        "mimeType": attachment.mime_type,
+        "content": f"{view.api}/attachment/content/{attachment.id}",
     }
 
 

@@ -82,6 +82,16 @@ class Comment(BaseModel):
     update_author_id: str
 
 
+class Attachment(BaseModel):
+    id: str
+    filename: str
+    author_id: str
+    created: datetime
+    mime_type: str
+    size: int
+    content_base64: str  # the bytes, as text so the snapshot stays JSON
+
+
 class ChangeItem(BaseModel):
     field: str
     fieldtype: Literal["jira", "custom"]
@@ -122,6 +132,7 @@ class Issue(BaseModel):
     # Every sprint the issue has been in, oldest first; at most the last is open.
     sprint_ids: list[int] = Field(default_factory=list)
     comments: list[Comment] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
     history: list[ChangeGroup] = Field(default_factory=list)
 
 

@@ -32,7 +32,7 @@ async def test_create_with_parent_custom_fields_and_labels(jira_client: JIRA, sa
         )
 
     issue = await asyncio.to_thread(create)
-    assert issue.key == "DEMO-11"
+    assert issue.key == "DEMO-24"
     assert issue.fields.parent.key == "DEMO-1"
     assert issue.fields.issuetype.name == "Story"
     assert issue.fields.labels == ["augment", "data-export"]
@@ -107,7 +107,7 @@ async def test_search_issues_pages_with_next_page_token(jira_client: JIRA) -> No
     assert [i.key for i in first] == ["DEMO-1", "DEMO-2", "DEMO-3", "DEMO-4"]
     assert first.nextPageToken
     assert [i.key for i in by_token] == ["DEMO-5", "DEMO-6", "DEMO-7", "DEMO-8"]
-    assert len(everything) == 10
+    assert len(everything) == 23
     assert everything[0].fields.summary  # *all by default in the jira client
 
 
@@ -127,7 +127,7 @@ async def test_atlassian_jql_and_enhanced_jql(atlassian_jira: Jira) -> None:
     assert [i["key"] for i in result["issues"]] == ["DEMO-2"]
     assert result["issues"][0]["fields"]["description"]["type"] == "doc"  # v3 answers in ADF
     assert len(paged["issues"]) == 3 and paged["nextPageToken"] and paged["isLast"] is False
-    assert len(tickets) == 10
+    assert len(tickets) == 23
 
 
 async def test_atlassian_create_edit_and_read(atlassian_jira: Jira, sandbox: Sandbox) -> None:

@@ -71,7 +71,7 @@ async def test_nothing_is_created_when_the_input_is_bad(jira_http: aiohttp.Clien
     status, _ = await _send(jira_http, "POST", "/rest/api/2/issue", bad_link)
     assert status == 400
     status, created = await _send(jira_http, "POST", "/rest/api/2/issue", _story())
-    assert status == 201 and created["key"] == "DEMO-11"
+    assert status == 201 and created["key"] == "DEMO-24"
 
 
 async def test_sub_tasks_and_stories_follow_the_hierarchy(jira_http: aiohttp.ClientSession) -> None:

@@ -33,7 +33,7 @@ async def _keys(session: aiohttp.ClientSession, jql: str) -> list[str]:
         ('"PRD Link" is not EMPTY', ["DEMO-1"]),
         ("status = Done", ["DEMO-2"]),
         ('project = DEMO AND text ~ "bucket"', ["DEMO-8"]),
-        ("issuetype in (Task, Bug) ORDER BY key DESC", ["DEMO-10", "DEMO-9", "DEMO-8"]),
+        ("issuetype in (Task, Bug) AND key <= DEMO-10 ORDER BY key DESC", ["DEMO-10", "DEMO-9", "DEMO-8"]),
     ],
 )
 async def test_queries_select_and_order(jira_http: aiohttp.ClientSession, jql: str, expected: list[str]) -> None:
@@ -68,7 +68,7 @@ async def test_next_page_token_walks_to_the_last_page(jira_http: aiohttp.ClientS
         if body["isLast"]:
             break
     assert token is None
-    assert seen == [f"DEMO-{n}" for n in range(1, 11)]
+    assert seen == [f"DEMO-{n}" for n in range(1, 24)]
 
 
 async def test_malformed_queries_get_jira_errors(jira_http: aiohttp.ClientSession) -> None:
