@@ -7,7 +7,6 @@ when no Jira is configured), reached as `services(request).settings` once it sta
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -109,9 +108,7 @@ def _lifecycle(
                 runtime=runtime,
                 jobs=JobService(runtime, watch),
                 health=HealthChecker(runtime, settings, runtime.catalogue.default_provider),
-                webhooks=WebhookIntake(
-                    runtime.js, runtime.buckets.seen, runtime.clock, timedelta(hours=settings.webhooks.dedupe_hours)
-                ),
+                webhooks=WebhookIntake(runtime.js, runtime.buckets.seen, runtime.clock),
             )
             live.runtime = runtime
             if worker is not None:

@@ -331,7 +331,7 @@ class WebhookSettings(Section):
     url_token: SecretStr = SecretStr("")
     # Jira retries a delivery up to 5 times, 5-15 minutes apart: about 75 minutes at most.
     dedupe_hours: float = Field(
-        default=24, ge=2, le=720, description="How long a webhook identifier is remembered, to drop Jira's retries."
+        default=24, ge=2, le=720, description="How long a webhook body is remembered, to drop retries and replays."
     )
     max_age_minutes: float = Field(
         default=120, ge=1, description="A delivery whose payload timestamp is older than this is refused (422)."

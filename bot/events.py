@@ -5,6 +5,9 @@ Rules, all explicit here:
   arrived while no worker ran are delivered when one starts;
 - at most `limits.concurrency` events at a time per pipeline in this process, fetched
   by the pull loop (`bot.jetstream.pull`), which stops at once and drains on stop;
+- a webhook delivery the stream holds twice is handled once: before its handler runs, an
+  event whose `Nats-Msg-Id` is a delivery key is `take`n (`bot.webhooks.deliveries`), and a
+  copy other than the taken one is acked, logged and dropped;
 - a handler that raises is retried after `EVENT_RETRY_SECONDS[attempt]`; after
   `EVENT_MAX_DELIVERIES` the event is dropped and logged with the reason;
 - a handler has `limits.ack_wait_seconds` (heartbeats extend it) and
@@ -29,6 +32,7 @@ from bot.jetstream import layout
 from bot.jetstream.heartbeat import keep_claimed
 from bot.jetstream.pull import PullLoop
 from bot.logs import redact
+from bot.webhooks.deliveries import take
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -103,7 +107,8 @@ class EventConsumer:
         structlog.contextvars.bind_contextvars(event=message.subject.rsplit(".", 1)[-1], webhook=identifier)
         try:
             async with asyncio.timeout(EVENT_TIMEOUT_SECONDS):
-                await handler(event)
+                if await self._taken_copy(message):
+                    await handler(event)
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -120,3 +125,12 @@ class EventConsumer:
         finally:
             heartbeat.cancel()
             structlog.contextvars.unbind_contextvars("event", "webhook", "job_id", "ticket_key")
+
+    async def _taken_copy(self, message: Msg) -> bool:
+        """Whether to handle this copy: not a webhook delivery, or the copy of it the consumers took."""
+        key = layout.delivery_key_of((message.headers or {}).get(layout.MESSAGE_ID_HEADER))
+        sequence = message.metadata.sequence.stream
+        if key is None or await take(self._runtime.buckets.seen, key, sequence):
+            return True
+        log.warning("second copy of a webhook delivery dropped", delivery=key, stream_sequence=sequence)
+        return False

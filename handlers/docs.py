@@ -28,8 +28,8 @@ ASSETS = {
 }
 DESCRIPTION = (
     "Augment writes ticket descriptions, tasks and test cases, syncs stories from a PRD and plans sprints. "
-    "Every endpoint that could write to Jira previews by default: set `update_jira: true` "
-    "(or `dry_run: false` where the endpoint says so) to write."
+    "Endpoints that change issues preview by default (`update_jira: false` or `dry_run: true`, as each "
+    "documents); `POST /sprint/create`, `PUT /sprint/{sprint_id}` and `POST /jobs/{job_id}/apply` write at once."
 )
 SWAGGER_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Augment API · Swagger UI</title>

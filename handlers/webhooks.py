@@ -3,7 +3,7 @@
 The sender is checked first (signature or URL token, 401 otherwise), then the body
 (400 malformed, 422 unsupported or incomplete: Jira does not retry 4xx), then its
 `timestamp` (422 outside the window of `bot.webhooks.freshness`), then the delivery is
-published once (`bot.webhooks.intake`: once per identifier and once per body). Nothing
+published once (`bot.webhooks.intake`: once per body, whatever its identifier). Nothing
 else happens in the request; `pipelines/triggers` does the work.
 """
 

@@ -5,10 +5,13 @@ What the plan is made of, read from Jira:
 - **Tasks**: the epic's children (`parent = EPIC`, every page, at most `MAX_TASKS` open ones) in
   rank order (`ORDER BY Rank`; a Jira that cannot sort by Rank gives key order, with a
   warning); done ones (status category done) are left out. Estimate: Mandays, else story
-  points × `sprints.story_point_days`, else `sprints.default_estimate_days` with a warning.
+  points × `sprints.story_point_days`, else `sprints.default_estimate_days` with a warning
+  (read from the project's own fields when the epic's project is team-managed).
   Skill: a label naming a configured team (task generation writes one), else, with a team, the
   assignee's skill there. Blockers: "Blocks" links from other open tasks of the epic; one
   outside the epic is a warning and ignored; a cycle fails the job (422) naming the tickets.
+  A blocker that stays in the active sprint makes its dependants' `Task.earliest` the sprint
+  after it.
 - **Sprints**: the board's open sprints (every page): active ones first, then future ones by
   start date; closed ones are never used. The issues already in an open sprint that are not
   open tasks of the epic count against its capacity; the epic's tasks in an active sprint are
@@ -25,6 +28,11 @@ proposed sprint that holds work, then `move_to_sprint` per sprint in chunks of a
 written later with `POST /jobs/{id}/apply`. Both jobs keep the whole timeline in their result
 under `timeline`: `bot.scheduling.Timeline`'s fields, dates ISO, each sprint with its
 `sprint_id` and each task with its `summary`, `skill` and `blocked_by` added for the chart.
+
+`/augment plan-sprints` on an epic previews a `sprint_planning` job; a preview that came from a
+comment attaches its Gantt chart to the epic itself (`timeline-<8>.png`, once: recorded in the
+job's `TimelineChart` section and looked for on the epic before sending), so the reply, which
+only renders text, shows it by name and a redelivered reply attaches nothing.
 """
 
 from __future__ import annotations
@@ -36,12 +44,22 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from jira import JIRA as JiraLibrary
+from pydantic import ValidationError
+
+from bot.charts.gantt import render_png
+from bot.charts.source import gantt_input
+from bot.commands.context import CommandContext
+from bot.commands.parsing import CommandArgumentError
+from bot.formatting.plans import table_cell
 from bot.jira.agile import MAX_MOVE, AgileClient, day_of
 from bot.jira.applier import created_by
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, JiraQueryError
+from bot.jira.fields import ProjectFields
 from bot.jobs.context import JobContext
 from bot.jobs.errors import JIRA, InvalidInputJobError, NotFoundJobError, jira_failure
 from bot.jobs.pipeline import Pipeline
+from bot.replies import job_ref, monospace
 from bot.scheduling import (
     DependencyCycleError,
     InfeasiblePlanError,
@@ -67,6 +85,7 @@ from schemas.sprint_planning import (
     PlanEpicRequest,
     ProposedSprint,
     SprintPlanResult,
+    TimelineChart,
     TimelineRequest,
     TimelineResult,
     TimelineSprint,
@@ -81,6 +100,12 @@ MAX_OPEN_SPRINTS = 100  # open sprints of a board considered, earliest first
 BLOCKS = "Blocks"
 EPIC = "Epic"
 DONE = "done"
+PNG = "image/png"
+COMMAND_OPTIONS = ("board", "capacity", "team")
+NUMBER = {"board": re.compile(r"\d{1,9}"), "capacity": re.compile(r"\d{1,5}(\.\d+)?")}
+MAX_KEYS_SHOWN = 12  # task keys named in a row of the reply's table
+MAX_NOTES = 20  # warnings and errors listed in the reply
+ESTIMATE_ROLES = ("mandays", "story_points")
 NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)\s*$")
 
 Request = PlanEpicRequest | TimelineRequest
@@ -104,6 +129,8 @@ async def _run(job: JobContext, request: Request) -> dict[str, Any]:
         await job.update(lambda current: _keep_plan(current, plan, draft))
     plan, draft = job.record.plan or [], dict(job.record.result or {})
     if request.dry_run:
+        if job.record.reply is not None:  # from a comment: the chart goes on the epic, for the reply
+            await _attach_chart(job, epic, draft)
         return draft
     await job.progress(f"Writing the sprint plan of {epic}: {len(plan)} operations")
     applied = await job.apply(plan, ticket_key=epic)
@@ -114,6 +141,31 @@ async def _run(job: JobContext, request: Request) -> dict[str, Any]:
 def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: dict[str, Any]) -> None:
     record.plan = plan
     record.result = draft
+
+
+def chart_filename(job_id: str) -> str:
+    return f"timeline-{job_id[:8]}.png"
+
+
+async def _attach_chart(job: JobContext, epic: str, draft: dict[str, Any]) -> None:
+    """Attach the plan's Gantt chart to the epic, once: a filename recorded in the job's
+    `TimelineChart` section is done; else an attachment of that name already on the epic (a
+    run that crashed after attaching) is taken as it, and only otherwise is one sent. Jira
+    refusing it is recorded in `chart_error`, and the preview is posted without the picture."""
+    if job.record.section(TimelineChart).chart_attachment is not None:
+        return
+    chart = gantt_input(draft, today=datetime.now(UTC).date())
+    if chart is None:
+        return
+    filename, jira = chart_filename(job.job_id), job.runtime.jira
+    try:
+        if await jira.attachment_id(epic, filename) is None:
+            await job.progress(f"Attaching the timeline chart to {epic}")
+            await jira.add_attachment(epic, filename, await asyncio.to_thread(render_png, chart), PNG)
+        kept = TimelineChart(chart_attachment=filename)
+    except JiraError as err:
+        kept = TimelineChart(chart_error=str(err))
+    await job.update(lambda record: record.keep(kept))
 
 
 # -- reading Jira into a problem ------------------------------------------------------------
@@ -159,7 +211,8 @@ class Planner:
         self._warnings: list[str] = []
         self._errors: list[str] = []
         jira = self._settings.jira
-        self._estimate_fields = tuple(f for f in (jira.mandays_custom_field, jira.story_points_custom_field) if f)
+        # The site's estimate fields; a team-managed project's own replace them (`_read`).
+        self._mandays, self._points = jira.mandays_custom_field, jira.story_points_custom_field
         # Task generation labels a task with its team, spaces as dashes.
         self._label_skills = {"-".join(team.split()).casefold(): team for team in self._settings.planning.teams}
 
@@ -210,7 +263,10 @@ class Planner:
             raise InvalidInputJobError(
                 f"epic_key: {self._epic} is a {epic.issue_type}, not an Epic", ticket_key=epic.key
             )
-        wanted = ("summary", "status", "labels", "assignee", "issuelinks", *self._estimate_fields)
+        if epic.team_managed:
+            ids = await ProjectFields(self._settings, self._jira).ids(epic.project, epic.key, ESTIMATE_ROLES)
+            self._mandays, self._points = ids["mandays"], ids["story_points"]
+        wanted = ("summary", "status", "labels", "assignee", "issuelinks", *self._estimate_fields())
         try:
             found = await self._jira.search_issues(f"parent = {self._epic} ORDER BY Rank ASC", 10 * MAX_TASKS, wanted)
         except JiraQueryError as err:
@@ -243,13 +299,13 @@ class Planner:
             key, fields.get("summary") or "", self._estimate(key, fields), self._skill(fields), tuple(blockers)
         )
 
+    def _estimate_fields(self) -> tuple[str, ...]:
+        return tuple(field for field in (self._mandays, self._points) if field)
+
     def _estimate(self, key: str | None, fields: dict[str, Any]) -> float:
         """Mandays, else story points × the factor, else the default (a warning names `key`)."""
-        jira = self._settings.jira
-        mandays, points = (
-            _days(fields.get(jira.mandays_custom_field)),
-            _days(fields.get(jira.story_points_custom_field)),
-        )
+        mandays = _days(fields.get(self._mandays)) if self._mandays else None
+        points = _days(fields.get(self._points)) if self._points else None
         if mandays is not None:
             return mandays
         if points is not None:
@@ -277,7 +333,7 @@ class Planner:
         if len(found) > MAX_OPEN_SPRINTS:
             self._warnings.append(f"board {board} has {len(found)} open sprints: the first {MAX_OPEN_SPRINTS} are used")
             found = found[:MAX_OPEN_SPRINTS]
-        wanted = ("status", "labels", "assignee", *self._estimate_fields)
+        wanted = ("status", "labels", "assignee", *self._estimate_fields())
         held = await asyncio.gather(*(self._agile.sprint_issues(sprint["id"], wanted) for sprint in found))
         sprints: list[OpenSprint] = []
         cursor = self._request.start_date or datetime.now(UTC).date()
@@ -297,9 +353,15 @@ class Planner:
 
     def _problem(self, read: Read) -> tuple[Problem, dict[str, EpicTask]]:
         """The solver's input; and the tasks it plans, by key."""
-        active = {issue["key"] for s in read.sprints if s.state is SprintState.active for issue in s.issues}
-        # The epic's tasks in an active sprint stay there: they are that sprint's existing work.
-        tasks = [task for task in read.tasks if task.key not in active]
+        # The epic's tasks in an active sprint stay there: they are that sprint's existing work,
+        # and a task they block may only use the sprints after theirs.
+        fixed = {
+            issue["key"]: index
+            for index, s in enumerate(read.sprints)
+            if s.state is SprintState.active
+            for issue in s.issues
+        }
+        tasks = [task for task in read.tasks if task.key not in fixed]
         planned = {task.key for task in tasks}
         slots = []
         for sprint in read.sprints:
@@ -323,7 +385,14 @@ class Planner:
         keys = {task.key for task in tasks}
         problem = Problem(
             tasks=tuple(
-                Task(t.key, t.estimate, t.skill, rank, tuple(b for b in t.blocked_by if b in keys))
+                Task(
+                    t.key,
+                    t.estimate,
+                    t.skill,
+                    rank,
+                    tuple(b for b in t.blocked_by if b in keys),
+                    earliest=max((fixed[b] + 1 for b in t.blocked_by if b in fixed), default=0),
+                )
                 for rank, t in enumerate(tasks)
             ),
             sprints=tuple(slots),
@@ -570,5 +639,107 @@ def _written(draft: dict[str, Any], plan: list[PlanOperation], applied: list[App
     return draft
 
 
-pipeline.on(JobType.sprint_planning, sprint_planning)
 pipeline.on(JobType.timeline_planning, timeline_planning)
+
+
+# -- `/augment plan-sprints` ---------------------------------------------------------------
+
+
+async def plan_sprints_command(command: CommandContext) -> str:
+    """`/augment plan-sprints [board <id>] [capacity <days>] [team <id>]` on an epic: a
+    `sprint_planning` preview (new sprints proposed when needed), posted here when it is ready
+    with its Gantt chart attached to the epic. Board: the project's first Scrum board, unless
+    named. Capacity: the team's per skill with `team`, else `capacity` days (default 10)."""
+    key = command.ticket_key
+    options = _options(command.arguments)
+    jira = command.runtime.jira
+    ticket = await jira.ticket(key)
+    refused = f"Cannot run {monospace(command.line.text)}"
+    if ticket.issue_type != EPIC:
+        return f"{refused}: {key} is a {ticket.issue_type}, not an Epic. Plan sprints on the epic whose tasks they are."
+    board = int(options["board"]) if "board" in options else await _first_scrum_board(jira, ticket.project)
+    if board is None:
+        return f"{refused}: project {ticket.project} has no Scrum board; name one with board <id>."
+    try:
+        capacity = {"sprint_capacity_days": float(options["capacity"])} if "capacity" in options else {}
+        request = PlanEpicRequest.model_validate(
+            {"epic_key": key, "board_id": board, "team_id": options.get("team"), "auto_create_sprints": True} | capacity
+        )
+    except ValidationError as err:
+        raise CommandArgumentError("; ".join(str(e["msg"]) for e in err.errors())) from None
+    return await command.preview(
+        JobType.sprint_planning,
+        request,
+        queued=f"Sprint planning for epic {key} queued",
+        doing=f"Planning the tasks of {key} into the sprints of board {board}",
+    )
+
+
+def _options(arguments: tuple[str, ...]) -> dict[str, str]:
+    """`board <id>`, `capacity <days>`, `team <id>` pairs, each at most once."""
+    if len(arguments) % 2:
+        raise CommandArgumentError("options come in pairs: board <id>, capacity <days>, team <id>")
+    options: dict[str, str] = {}
+    for word, value in zip(arguments[::2], arguments[1::2], strict=True):
+        name = word.lower()
+        if name not in COMMAND_OPTIONS or name in options:
+            raise CommandArgumentError(f"{name[:40]} is not an option (or is given twice); use board, capacity or team")
+        if name != "team" and not NUMBER[name].fullmatch(value):
+            raise CommandArgumentError(f"{name} takes a number, not {value[:40]}")
+        options[name] = value
+    return options
+
+
+async def _first_scrum_board(jira: JiraClient, project: str) -> int | None:
+    """The id of the project's first Scrum board (agile API), else None."""
+
+    def boards(client: JiraLibrary) -> dict[str, Any]:
+        params = {"projectKeyOrId": project, "type": "scrum", "maxResults": 1}
+        return dict(client._get_json("board", params=params, base=JiraLibrary.AGILE_BASE_URL))
+
+    found = (await jira.call(f"find the Scrum boards of {project}", boards)).get("values") or []
+    return int(found[0]["id"]) if found else None
+
+
+def plan_sprints_reply(record: JobRecord) -> str:
+    """The preview as a table (sprint, tasks, days, capacity, utilisation), the chart shown
+    from its attachment, the warnings and errors, and the `/augment apply` line."""
+    result = SprintPlanResult.model_validate(record.result)
+    if result.updated_in_jira:
+        return f"{result.message} (job {job_ref(record.job_id)})."
+    rows = []
+    for sprint in result.timeline.get("sprints", []):
+        keys = [task["key"] for task in sprint["tasks"]]
+        if not keys:
+            continue
+        more = len(keys) - MAX_KEYS_SHOWN
+        shown = ", ".join(keys[:MAX_KEYS_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        name = table_cell(sprint["name"]) + (" (new)" if sprint.get("sprint_id") is None else "")
+        figures = f"{sprint['estimated_days']:g}|{sprint['capacity_days']:g}|{sprint['utilisation_percent']:g}%"
+        rows.append(f"|{name}|{shown}|{figures}|")
+    chart = record.section(TimelineChart)
+    picture = ""
+    if chart.chart_attachment:
+        picture = f"!{chart.chart_attachment}|thumbnail!\n\n"
+    elif chart.chart_error:
+        picture = f"The chart could not be attached: {chart.chart_error}\n\n"
+    bound = "proven optimal" if result.optimal else f"no plan needs fewer than {result.lower_bound}"
+    notes = "".join(f"* {table_cell(line)}\n" for line in [*result.errors, *result.warnings][:MAX_NOTES])
+    table = "||Sprint||Tasks||Days||Capacity||Utilisation||\n" + "\n".join(rows)
+    return (
+        f"h4. Preview: sprint plan for {result.epic_key} (board {result.board_id})\n{table}\n\n"
+        f"{result.total_tasks} tasks in {result.total_sprints} sprints, {result.sprints_used} sprints from the "
+        f"first open one ({bound}).\n\n{picture}"
+        + (f"Warnings and errors:\n{notes}\n" if notes else "")
+        + "Nothing was written. To create the sprints and move the issues, comment:\n\n"
+        + f"/augment apply {record.job_id}"
+    )
+
+
+pipeline.on(JobType.sprint_planning, sprint_planning, reply=plan_sprints_reply)
+pipeline.command(
+    "plan-sprints",
+    plan_sprints_command,
+    usage="/augment plan-sprints [board <id>] [capacity <days>] [team <id>]",
+    help="on an epic: preview its tasks planned into the board's sprints, with the timeline chart",
+)

@@ -5,21 +5,15 @@ for the test suite.
     async with Sandbox() as sb:
         JIRA(server=sb.jira_url, basic_auth=(sb.bot.email, sb.bot.api_token))
 
-``run()`` serves it until SIGTERM or SIGINT (``augment sandbox``), then saves the
-snapshot and returns.
-
 Rules: the sandbox is a package of its own and imports nothing of Augment (``bot``,
 ``schemas``, ``handlers``, ``pipelines``). The product imports it at two seams only, each
 lazily so that installs that never use it do not load it: ``bot/runtime.py`` starts it for
-``augment serve`` when no Jira is configured, and the ``augment sandbox`` command in
-``bot/cli/main.py`` calls ``run()``.
+``augment serve`` when no Jira is configured, and ``bot/cli/sandbox.py`` serves it alone
+(``augment sandbox``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -145,34 +139,3 @@ def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "", "::"):
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
-
-
-def run(host: str, jira_port: int, llm_port: int, snapshot: Path | None) -> None:
-    """Serve the sandbox until SIGTERM or SIGINT, printing where it is and how to log in."""
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        # Handled explicitly: SIGTERM (systemd, docker) would kill the process before the
-        # snapshot is saved, and SIGINT may be inherited as ignored (background jobs, CI).
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        async with Sandbox(host=host, jira_port=jira_port, llm_port=llm_port, snapshot=snapshot) as sandbox:
-            bot, admin = sandbox.bot, sandbox.admin
-            print(f"Jira sandbox:       {sandbox.jira_url}")
-            print(f"Confluence sandbox: {sandbox.confluence_url}")
-            print(
-                f"LLM sandbox:        {sandbox.llm_url}  (OpenAI {sandbox.llm_url}/openai/v1, "
-                f"Anthropic {sandbox.llm_url}/anthropic, Gemini {sandbox.llm_url}/gemini, "
-                f"Moonshot {sandbox.llm_url}/moonshot/v1)"
-            )
-            print(f"Bot account:        {bot.email}  API token {bot.api_token}  accountId {bot.account_id}")
-            print(f"Admin account:      {admin.email}  API token {admin.api_token}")
-            print(f"Project {sandbox.project_key}, board {sandbox.board_id}; custom fields {sandbox.custom_fields}")
-            print("Ctrl-C or SIGTERM stops." + (f" Data is saved to {snapshot}." if snapshot else ""))
-            await stop.wait()
-        print("Stopped." + (f" Data saved to {snapshot}." if snapshot else ""))
-
-    # Ctrl-C before the handlers are in place ends the start quietly.
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())

@@ -153,3 +153,11 @@ class TimelineResult(_PlanningResult):
     sprint_duration_days: int
     sprints: list[TimelineSprint]
     estimated_completion_date: date | None
+
+
+class TimelineChart(BaseModel):
+    """A sprint planning job's own record section: the Gantt chart attached to the epic when
+    the job came from a comment (`/augment plan-sprints`), or why it could not be."""
+
+    chart_attachment: str | None = Field(default=None, description="The attachment's filename on the epic.")
+    chart_error: str | None = Field(default=None, description="Why the chart was not attached.")

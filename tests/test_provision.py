@@ -48,6 +48,19 @@ async def test_an_editable_difference_is_updated_and_logged(js, nats_url: str) -
     ]
 
 
+async def test_an_events_stream_of_an_older_version_gets_the_longer_duplicate_window(js, settings: Settings) -> None:
+    """The intake relies on the window outlasting Jira's 5-15 minutes between retries."""
+    events = next(stream for stream in layout.streams(settings) if stream.name == layout.EVENTS_STREAM)
+    await js.add_stream(events.evolve(duplicate_window=120.0))
+    with capture_logs() as logs:
+        await provision(js, settings)
+    info = await js.stream_info(layout.EVENTS_STREAM)
+    assert round(info.config.duplicate_window) == layout.EVENTS_DUPLICATE_WINDOW_SECONDS == 20 * 60
+    assert [entry["changes"] for entry in logs if entry.get("stream") == layout.EVENTS_STREAM] == [
+        "duplicate_window 120.0 -> 1200.0"
+    ]
+
+
 async def test_an_incompatible_existing_stream_stops_the_start(js, settings: Settings) -> None:
     await js.add_stream(name=layout.JOBS_STREAM, subjects=["augment.jobs.>"], retention=api.RetentionPolicy.LIMITS)
     with pytest.raises(ProvisionError) as err:

@@ -18,6 +18,7 @@ from tests.fixtures.service import SandboxedService, finished, wait_for_job
 BOARD = 1
 DEMO_ACTIVE, FUTURE, FUTURE_TOO = 2, 3, 4
 MANDAYS, STORY_POINTS = "customfield_10053", "customfield_10016"
+TEAM_MANDAYS = "customfield_10102"  # the team-managed project TEAM's own Mandays field
 GUIDE_KEYS = {
     "epic_key",
     "board_id",
@@ -250,3 +251,41 @@ async def test_a_preview_is_applied_once(sandboxed: SandboxedService) -> None:
         if s["name"] == "DEMO Sprint 5"
     ]
     assert again["id"] == made["id"]
+
+
+async def test_a_task_blocked_by_one_fixed_in_the_active_sprint_goes_to_a_later_sprint(
+    sandboxed: SandboxedService,
+) -> None:
+    epic, (blocker, blocked) = await new_epic(sandboxed, [1, 1])
+    await blocks(sandboxed, blocker, blocked)
+    active = await active_sprint(sandboxed, [], (blocker,))  # 1 of 10 days taken: room for the dependant
+    status, answer = await plan(sandboxed, {"epic_key": epic, "sprint_capacity_days": 10})
+    assert status == 200, answer
+    assert sprint_of(answer) == {blocked: "DEMO Sprint 3"}
+    assert answer["capacity_utilization"][str(active)] == 0.1  # the blocker stays, the dependant does not join it
+
+
+async def test_the_demo_epic_is_planned_in_rank_order_not_key_order(sandboxed: SandboxedService) -> None:
+    # DEMO-16 is ranked above DEMO-13 (both 3 days, both blocked by DEMO-12). The other tasks
+    # stay in the active sprint, so these two are left: one per future sprint at 3 days each.
+    others = sorted({f"DEMO-{n}" for n in range(12, 24)} - {"DEMO-13", "DEMO-16"})
+    await active_sprint(sandboxed, [], tuple(others))
+    status, answer = await plan(sandboxed, {"epic_key": "DEMO-11", "sprint_capacity_days": 3})
+    assert status == 200, answer
+    assert sprint_of(answer) == {"DEMO-16": "DEMO Sprint 3", "DEMO-13": "DEMO Sprint 4"}
+    assert not [warning for warning in answer["warnings"] if "Rank" in warning]
+
+
+async def test_a_team_managed_projects_tasks_are_estimated_from_its_own_mandays_field(
+    sandboxed: SandboxedService,
+) -> None:
+    await active_sprint(sandboxed, [10])
+    fields = {"project": {"key": "TEAM"}, "issuetype": {"name": "Task"}, "summary": "Export the audit log"}
+    made = await sandboxed.jira(
+        "POST", "/rest/api/2/issue", json={"fields": fields | {"parent": {"key": "TEAM-1"}, TEAM_MANDAYS: 4}}
+    )
+    status, answer = await plan(sandboxed, {"epic_key": "TEAM-1", "sprint_capacity_days": 10})
+    assert status == 200, answer
+    [line] = [line for line in answer["assignments"] if line["task_key"] == made["key"]]
+    assert line["estimated_days"] == 4
+    assert not [warning for warning in answer["warnings"] if made["key"] in warning]

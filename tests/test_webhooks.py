@@ -76,6 +76,14 @@ async def test_a_signed_delivery_is_accepted_and_published(intake: TestClient, n
     assert await events_in_stream(nats_url) == 1
 
 
+@pytest.mark.parametrize("identifier", ["", "not a key: spaces"])
+async def test_without_a_usable_identifier_the_answer_names_the_bodys_hash(intake: TestClient, identifier: str) -> None:
+    body = issue_created()
+    response = await deliver(intake, body, identifier, **{"X-Hub-Signature": signed(body)})
+    assert response.status == 202
+    assert (await response.json())["identifier"] == "sha256-" + hashlib.sha256(body).hexdigest()
+
+
 @pytest.mark.parametrize(
     ("headers", "query", "reason"),
     [
@@ -152,6 +160,18 @@ async def test_five_deliveries_two_of_them_concurrent_are_published_once(intake:
     assert statuses == [200, 200, 200, 200, 202]
     duplicates = [await response.json() for response in [*together, *after] if response.status == 200]
     assert {answer["status"] for answer in duplicates} == {"duplicate"}
+    assert await events_in_stream(nats_url) == 1
+
+
+async def test_fifty_identical_deliveries_at_once_are_published_once(intake: TestClient, nats_url: str) -> None:
+    """One create wins; the others find its entry untaken and publish again under the same message
+    id, which the stream's duplicate window drops: exactly one of them is answered 202."""
+    body = issue_created()
+    sign = {"X-Hub-Signature": signed(body)}
+    responses = await asyncio.gather(*(deliver(intake, body, **sign) for _ in range(50)))
+    answers = [(response.status, (await response.json())["status"]) for response in responses]
+    assert sorted(answers) == [(200, "duplicate")] * 49 + [(202, "accepted")]
+    assert {(await response.json())["identifier"] for response in responses} == {"7c5f1a"}
     assert await events_in_stream(nats_url) == 1
 
 

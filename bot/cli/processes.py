@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
+import socket
 import sys
 
 import structlog
@@ -45,11 +47,47 @@ def _run_app(settings: Settings, *, with_worker: bool) -> None:
     host, port = settings.server.host, settings.server.port
     loopback = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     app = create_app(settings, with_worker=with_worker, sandbox_webhook_url=f"http://{loopback}:{port}/webhooks/jira")
+    _check_port(host, port)  # before NATS and the sandbox start (on startup), not after
     log.info("augment starting", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", workers=with_worker)
     try:
         web.run_app(app, host=host, port=port, access_log=None, print=None)
     except STARTUP_ERRORS as err:
         sys.exit(f"augment could not start: {err}")
+    except OSError as err:
+        if err.errno not in BIND_ERRNOS:
+            raise
+        sys.exit(_cannot_listen(host, port, err))
+
+
+BIND_ERRNOS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit with one line when server.host:port cannot be listened on (busy, privileged, not here)."""
+    if port == 0:
+        return
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as err:
+        sys.exit(f"augment could not start: server.host {host!r} (env SERVER_HOST): {err}")
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            # As aiohttp binds: a port left in TIME_WAIT by a previous run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as err:
+                if err.errno in BIND_ERRNOS:
+                    sys.exit(_cannot_listen(host, port, err))
+                # Anything else (e.g. IPv6 off): leave it to the server's own bind.
+
+
+def _cannot_listen(host: str, port: int, err: OSError) -> str:
+    reason = {errno.EADDRINUSE: "the port is in use (another augment?)"}.get(err.errno or 0, err.strerror)
+    return (
+        f"augment could not start: cannot listen on {host}:{port}: {reason}; "
+        "set server.port (env SERVER_PORT) or stop what listens there"
+    )
 
 
 async def _work(settings: Settings) -> None:

@@ -33,6 +33,10 @@ HOUR = 3_600.0
 EVENTS_MAX_AGE_SECONDS = 7 * DAY
 DEAD_LETTER_MAX_AGE_SECONDS = 30 * DAY
 
+# Longer than Jira's 5-15 minutes between retries, so the stream itself answers whether an
+# intake retry's event is already in it (`bot.webhooks.intake`).
+EVENTS_DUPLICATE_WINDOW_SECONDS = 20 * 60.0
+
 # Headers: JetStream drops a second message with the same id within the stream's duplicate window.
 MESSAGE_ID_HEADER = "Nats-Msg-Id"
 # Carries Jira's webhook identifier (or the body's hash) on an event, stable across its redeliveries.
@@ -63,14 +67,17 @@ def job_finished_message_id(job_id: str) -> str:
     return f"finished-{job_id}"
 
 
-def webhook_message_id(seen_key: str, first_seen: float) -> str:
-    """One webhook delivery: its seen key at its first-seen time (a POSIX timestamp)."""
-    return f"{seen_key}@{first_seen:.6f}"
+DELIVERY_KEY_PREFIX = "delivery."
 
 
-def seen_body_key(body_sha256: str) -> str:
-    """A webhook body, by its SHA-256 hex digest, in the seen bucket: which identifier brought it first."""
-    return f"body.{body_sha256}"
+def delivery_key(body_sha256: str) -> str:
+    """A webhook body, by its SHA-256 hex digest: its entry in the seen bucket and its event's `Nats-Msg-Id`."""
+    return f"{DELIVERY_KEY_PREFIX}{body_sha256}"
+
+
+def delivery_key_of(message_id: str | None) -> str | None:
+    """The delivery key an event's `Nats-Msg-Id` is, None for any other id (a job's) or none."""
+    return message_id if message_id is not None and message_id.startswith(DELIVERY_KEY_PREFIX) else None
 
 
 def occurrence_key(occurrence_sha256: str) -> str:
@@ -161,7 +168,7 @@ def streams(settings: Settings) -> list[api.StreamConfig]:
             max_age=EVENTS_MAX_AGE_SECONDS,
             storage=api.StorageType.FILE,
             num_replicas=replicas,
-            duplicate_window=120.0,
+            duplicate_window=EVENTS_DUPLICATE_WINDOW_SECONDS,
         ),
         api.StreamConfig(
             name=JOBS_STREAM,
@@ -205,7 +212,7 @@ def buckets(settings: Settings) -> list[api.KeyValueConfig]:
         ),
         api.KeyValueConfig(
             bucket=SEEN_BUCKET,
-            description="Webhook identifier → first-seen time, kept past Jira's retry horizon; rule firings.",
+            description="Webhook body hash → first seen, the stream sequence consumers took; claims; rate counts.",
             ttl=settings.webhooks.dedupe_hours * HOUR,
             replicas=replicas,
             storage=api.StorageType.FILE,

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import requests
 import structlog
 from jira import JIRA, JIRAError
+from requests.adapters import HTTPAdapter
 from urllib3 import encode_multipart_formdata
 
 from bot.config import JiraSettings
@@ -86,6 +87,7 @@ class Ticket:
 class JiraClient:
     def __init__(self, settings: JiraSettings, *, threads: int = 8) -> None:
         self._settings = settings
+        self._threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="jira")
         self._connect_lock = threading.Lock()
         self._jira: JIRA | None = None
@@ -223,15 +225,23 @@ class JiraClient:
             except JiraError as err:
                 if not err.transient or attempt == self.attempts:
                     raise
-            found = await self._attachment_id(key, filename, len(content))
+            found = await self.attachment_id(key, filename, len(content))
             if found is not None:
                 return found
             await asyncio.sleep(backoff_seconds(attempt))
         raise AssertionError("unreachable")
 
-    async def _attachment_id(self, key: str, filename: str, size: int) -> str | None:
+    async def attachment_id(self, key: str, filename: str, size: int | None = None) -> str | None:
+        """The id of the issue's attachment named `filename` (and of `size` bytes, when given), else None."""
         attached = (await self.field_values(key, ["attachment"]))["attachment"] or []
-        return next((str(a["id"]) for a in attached if a.get("filename") == filename and a.get("size") == size), None)
+        return next(
+            (
+                str(a["id"])
+                for a in attached
+                if a.get("filename") == filename and (size is None or a.get("size") == size)
+            ),
+            None,
+        )
 
     # -- the calls -------------------------------------------------------------------
 
@@ -274,6 +284,11 @@ class JiraClient:
                     max_retries=0,  # retries are decided in _call
                     options={"rest_api_version": "2"},
                 )
+                # requests keeps 10 connections a host by default: with more threads than that,
+                # each extra call would open (and throw away) a connection of its own.
+                adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._threads)
+                for scheme in ("https://", "http://"):
+                    self._jira._session.mount(scheme, adapter)
             return self._jira
 
     # -- links and parents -------------------------------------------------------------

@@ -3,6 +3,8 @@
 Rules the model itself enforces (`Problem.check`):
 - every task has a unique key and an estimate above 0 days; `blocked_by` keys that are not
   tasks of the problem are work planned elsewhere and are ignored;
+- a task's `earliest` (0 or more) is the first slot index it may use: the planner sets it when
+  a blocker is fixed in a sprint (`earliest` = that slot + 1), and every planner honours it;
 - the dependencies form no cycle (`DependencyCycleError` names the tasks of one cycle);
 - capacity is either one total per sprint (a float) or per skill (a mapping) — the same form on
   every slot and on the new-sprint template; with per-skill capacity every task needs a skill
@@ -52,6 +54,7 @@ class Task:
     skill: str | None = None
     rank: int = 0  # lower is earlier, as on a Jira board
     blocked_by: tuple[str, ...] = ()
+    earliest: int = 0  # the first slot (index in the layout's order) the task may use
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class Problem:
         for task in self.tasks:
             if not task.estimate_days > 0:
                 raise ValueError(f"{task.key}: estimate must be more than 0 days")
+            if task.earliest < 0:
+                raise ValueError(f"{task.key}: earliest slot must be 0 or more")
         if len({isinstance(c, Mapping) for c in [self.new_sprints.capacity, *(s.capacity for s in self.sprints)]}) > 1:
             raise ValueError("capacity must be a total on every sprint or per skill on every sprint")
         for sprint in self.sprints:

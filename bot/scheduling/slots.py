@@ -85,7 +85,10 @@ class Layout:
         return size <= self.free[slot.index, self.resource[key]] and size <= slot.working_units
 
     def allowed(self, key: str, slot: Slot) -> bool:
-        """Whether the task may go into the slot at all (an oversized one: alone, never the active sprint)."""
+        """Whether the task may go into the slot at all: not before its `earliest`, and an
+        oversized one alone, never in the active sprint."""
+        if slot.index < self.by_key[key].earliest:
+            return False
         if key in self.oversized:
             return not slot.active and self.free[slot.index, self.resource[key]] == units(
                 capacity_of(slot.capacity, self.resource[key])

@@ -1,28 +1,31 @@
-"""Accepting a webhook: drop Jira's retries, duplicates and replays; publish the rest once.
+"""Accepting a webhook: publish each delivery once, in two NATS round trips.
 
-A delivery's `X-Atlassian-Webhook-Identifier` is the same on every retry, so it is
-remembered in the `augment_seen` bucket for `webhooks.dedupe_hours` (Jira retries for
-about 75 minutes at most; the stream's own `Nats-Msg-Id` window is only 2 minutes).
-The entry is created before publishing and marked published after: a delivery whose
-first try died in between is published by its retry, not lost. Two deliveries at the
-same instant race on the create, and the stream's duplicate window catches the rare
-case where both publish.
-
-The identifier is not signed, so the body is remembered too, by its SHA-256, with the
-identifier that brought it first: the same body under another identifier (a replayed
-delivery) is a duplicate, while a retry under the first identifier goes on as above.
-Two different events never have identical bodies (each carries its `timestamp`, ids and
-the matched webhook), so this drops nothing Jira meant to send twice.
+Rules:
+- One key per delivery: the body's SHA-256 (`layout.delivery_key`). A Jira retry resends the
+  same body (under the same `X-Atlassian-Webhook-Identifier`), and a replay under another
+  identifier is the same body too, so one key covers both. Two different events never have
+  identical bodies (each carries its `timestamp`, ids and the matched webhook). The entry lives
+  `webhooks.dedupe_hours`, longer than the `timestamp` window of `bot.webhooks.freshness`, so a
+  replay is either remembered here or refused as stale.
+- The usual path: create the entry (create-if-absent), then publish the body with
+  `Nats-Msg-Id` = the key. `202` unless the stream answers that it holds that id already.
+- The entry exists: when a consumer has taken the event (`taken_seq`, `bot.webhooks.deliveries`),
+  `200 duplicate` without publishing (a Jira retry hours later). Otherwise the first try may
+  have died between the create and the publish, so publish again under the same id: the
+  events stream's duplicate window (20 minutes, longer than Jira's 5–15 minutes between
+  retries) answers duplicate if it holds it (`200`), else this copy is the one published
+  (`202`). Nothing is answered duplicate that is not in the stream.
+- A copy published again after the window, while the first waits for a consumer, reaches the
+  stream twice; the consumers handle one of them (`bot.webhooks.deliveries`).
+- The answer's identifier is Jira's identifier when it is a usable key, else `sha256-<hex>`;
+  it travels with the event as the name of the delivery (`bot.webhooks.occurrences`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
@@ -31,8 +34,9 @@ from nats.js.kv import KeyValue
 from bot.clock import Clock
 from bot.jetstream import layout
 from bot.jetstream.entries import read
+from bot.webhooks import deliveries
 
-# What a KV key may hold; anything else (or no identifier) is replaced by the body's hash.
+# What an identifier may look like to be shown and passed on; anything else (or none) is replaced by the body's hash.
 _KEY = re.compile(r"^[-_=a-zA-Z0-9]{1,200}$")
 CAS_ATTEMPTS = 20
 
@@ -45,91 +49,38 @@ class Intake:
 
 
 class WebhookIntake:
-    def __init__(self, js: JetStreamContext, seen: KeyValue, clock: Clock, window: timedelta) -> None:
+    def __init__(self, js: JetStreamContext, seen: KeyValue, clock: Clock) -> None:
         self._js = js
         self._seen = seen
         self._clock = clock
-        self._window = window
 
     async def accept(self, webhook_event: str, body: bytes, identifier: str | None) -> Intake:
-        key = seen_key(identifier, body)
+        digest = hashlib.sha256(body).hexdigest()
+        key = layout.delivery_key(digest)
+        shown = identifier if identifier and _KEY.match(identifier) else f"sha256-{digest}"
         subject = layout.event_subject(webhook_event)
-        now = self._clock.now()
-        if await self._first_carrier(body, key, now) != key:
-            return Intake(key, subject, duplicate=True)
-        claim = await self._remember(key, now)
-        if claim is None:
-            return Intake(key, subject, duplicate=True)
-        revision, first_seen = claim
+        if await self._taken(key):
+            return Intake(shown, subject, duplicate=True)
         ack = await self._js.publish(
             subject,
             body,
-            # Deliveries racing for one entry share its first-seen time, so the stream drops all but one.
-            headers={
-                layout.MESSAGE_ID_HEADER: layout.webhook_message_id(key, first_seen.timestamp()),
-                layout.WEBHOOK_IDENTIFIER_HEADER: key,
-            },
+            headers={layout.MESSAGE_ID_HEADER: key, layout.WEBHOOK_IDENTIFIER_HEADER: shown},
             stream=layout.EVENTS_STREAM,
         )
-        if not ack.duplicate:
-            # A conflict means a later delivery took the entry over; it marks it published.
-            with contextlib.suppress(KeyWrongLastSequenceError):
-                await self._seen.update(key, _entry(first_seen, published=True), last=revision)
         # The server leaves `duplicate` out of the ack when it is false.
-        return Intake(key, subject, duplicate=bool(ack.duplicate))
+        return Intake(shown, subject, duplicate=bool(ack.duplicate))
 
-    async def _first_carrier(self, body: bytes, key: str, now: datetime) -> str:
-        """The seen key of the delivery that brought this body first within the window (maybe this one)."""
-        body_key = layout.seen_body_key(hashlib.sha256(body).hexdigest())
+    async def _taken(self, key: str) -> bool:
+        """Whether a consumer has taken this delivery already; False means publish it (again)."""
         for _ in range(CAS_ATTEMPTS):
-            entry = _carrier(key, now)
             try:
-                await self._seen.create(body_key, entry)
-                return key
+                await self._seen.create(key, deliveries.first_seen(self._clock.now()))
+                return False
             except KeyWrongLastSequenceError:
                 pass
             try:
-                found = await read(self._seen, body_key)
+                found = await read(self._seen, key)
             except KeyNotFoundError:
-                continue  # expired just now: try to create it again
-            carrier = json.loads(found.value)
-            if now - datetime.fromisoformat(carrier["first_seen"]) < self._window:
-                return str(carrier["identifier"])
-            try:
-                await self._seen.update(body_key, entry, last=found.revision)
-                return key
-            except KeyWrongLastSequenceError:
-                continue
-        raise RuntimeError(f"could not record webhook body {body_key} after {CAS_ATTEMPTS} attempts")
-
-    async def _remember(self, key: str, now: datetime) -> tuple[int, datetime] | None:
-        """The entry's revision and first-seen time if this delivery should be published, None
-        for a duplicate."""
-        try:
-            return await self._seen.create(key, _entry(now, published=False)), now
-        except KeyWrongLastSequenceError:
-            pass
-        entry = await read(self._seen, key)
-        seen = json.loads(entry.value)
-        first_seen = datetime.fromisoformat(seen["first_seen"])
-        if now - first_seen >= self._window:
-            # Older than the window (an identifier reused much later): a new delivery.
-            try:
-                return await self._seen.update(key, _entry(now, published=False), last=entry.revision), now
-            except KeyWrongLastSequenceError:
-                return None  # another delivery of it won just now
-        return None if seen["published"] else (entry.revision, first_seen)
-
-
-def seen_key(identifier: str | None, body: bytes) -> str:
-    if identifier and _KEY.match(identifier):
-        return identifier
-    return "sha256-" + hashlib.sha256(body).hexdigest()
-
-
-def _carrier(key: str, now: datetime) -> bytes:
-    return json.dumps({"identifier": key, "first_seen": now.isoformat()}).encode()
-
-
-def _entry(now: datetime, *, published: bool) -> bytes:
-    return json.dumps({"first_seen": now.isoformat(), "published": published}).encode()
+                continue  # expired between the two calls: create it again
+            return deliveries.taken_sequence(found.value) is not None
+        raise RuntimeError(f"could not record webhook delivery {key} after {CAS_ATTEMPTS} attempts")

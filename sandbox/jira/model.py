@@ -134,6 +134,9 @@ class Issue(BaseModel):
     comments: list[Comment] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
     history: list[ChangeGroup] = Field(default_factory=list)
+    # Board order (`ORDER BY Rank`): lexorank-like text such as "0|i0000c:", compared as text,
+    # lower first; None (every issue made after start) sorts after the ranked ones, by id.
+    rank: str | None = None
 
 
 class IssueLinkType(BaseModel):

@@ -43,6 +43,7 @@ def issue_facts(site: Site, issue: Issue) -> IssueFacts:
         created=issue.created,
         updated=issue.updated,
         custom={field_id: value for field_id, value in issue.custom.items()},
+        rank=issue.rank,
     )
 
 

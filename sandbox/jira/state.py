@@ -49,6 +49,7 @@ class JiraState:
         )
         self.events = WebhookEvents(lambda: self.site, lambda: self.base_url, self.clock.now, self.dispatcher)
         self.request_counts: Counter[str] = Counter()
+        self._loaded = False  # `load` has run: the site is real, and may be saved
         # Issue edits in order: (key, whether Jira would have notified watchers).
         self.edit_notifications: list[tuple[str, bool]] = []
 
@@ -57,6 +58,7 @@ class JiraState:
     def load(self, base_url: str) -> None:
         """Start from the snapshot file if there is one, else from the demo data."""
         self.base_url = base_url
+        self._loaded = True
         if self.snapshot is not None and self.snapshot.exists():
             self.import_snapshot(json.loads(self.snapshot.read_text(encoding="utf-8")))
         else:
@@ -81,7 +83,9 @@ class JiraState:
         self.site = Site(data)
 
     def save(self) -> None:
-        if self.snapshot is None:
+        # Before `load` the site is an empty placeholder: saving it would overwrite the
+        # snapshot with a site that has not even the demo users (a start that failed).
+        if self.snapshot is None or not self._loaded:
             return
         # Write then rename, so a crash never leaves half a snapshot.
         partial = self.snapshot.with_name(self.snapshot.name + ".partial")

@@ -42,7 +42,8 @@ Jira refuses values that do not exist ("The value 'NOPE' does not exist for the 
 Fields left out are not checked.
 
 ``Query.order`` applies ``ORDER BY``; ties, and every query without it, go by ascending
-issue id (see its docstring).
+issue id (see its docstring). ``rank`` only sorts (any operator on it is refused): by each
+issue's lexorank-like ``IssueFacts.rank`` text, unranked issues last.
 """
 
 from sandbox.jql.errors import JqlError

@@ -51,6 +51,7 @@ class IssueFacts:
     created: datetime  # tz-aware
     updated: datetime
     custom: Mapping[str, object]  # customfield_NNNNN -> value (str / number / None)
+    rank: str | None = None  # lexorank-like: compared as text, lower first; None: unranked (last)
 
 
 _Predicate = Callable[[IssueFacts], bool]
@@ -389,6 +390,8 @@ def _system_field(name: str, context: _Context) -> _Field | None:
             return _UserField(name, context, "assignee", lambda issue: issue.assignee)
         case "reporter":
             return _UserField(name, context, "reporter", lambda issue: issue.reporter)
+        case "rank":  # sorts only, as in Jira: no operator searches by it
+            return _TextField(name, context, frozenset(), lambda issue: (), sort_key=lambda issue: issue.rank)
         case "created" | "createddate":
             return _DateField(name, context, lambda issue: issue.created)
         case "updated" | "updateddate":

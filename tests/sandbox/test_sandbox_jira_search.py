@@ -40,6 +40,23 @@ async def test_queries_select_and_order(jira_http: aiohttp.ClientSession, jql: s
     assert await _keys(jira_http, jql) == expected
 
 
+RANKED = ["DEMO-12", "DEMO-16", "DEMO-13", "DEMO-19", "DEMO-14", "DEMO-17", "DEMO-20", "DEMO-15", "DEMO-18"]
+
+
+async def test_order_by_rank_is_board_order_with_unranked_issues_last(jira_http: aiohttp.ClientSession) -> None:
+    tail = ["DEMO-21", "DEMO-22", "DEMO-23"]
+    assert await _keys(jira_http, "parent = DEMO-11 ORDER BY Rank ASC") == [*RANKED, *tail]
+    assert await _keys(jira_http, "parent = DEMO-11 ORDER BY rank DESC") == [*reversed(tail), *reversed(RANKED)]
+    # The epic itself has no rank: after its ranked tasks.
+    assert (await _keys(jira_http, "key in (DEMO-11, DEMO-23, DEMO-12) ORDER BY Rank")) == [
+        "DEMO-12",
+        "DEMO-23",
+        "DEMO-11",
+    ]
+    status, body = await _get(jira_http, "/rest/api/2/search/jql", jql='rank = "0|i00004:"')
+    assert status == 400 and "not supported by the 'rank' field" in body["errorMessages"][0]
+
+
 async def test_current_user_is_the_caller(jira_http: aiohttp.ClientSession) -> None:
     assert await _keys(jira_http, "reporter = currentUser()") == []
     status, _ = await _get(jira_http, "/rest/api/2/search/jql", jql="assignee = currentUser()")

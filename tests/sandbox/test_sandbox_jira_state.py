@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import aiohttp
 import openai
+import pytest
 
 from sandbox import Sandbox
 
@@ -29,6 +31,25 @@ async def test_snapshot_file_survives_a_restart(tmp_path: Path) -> None:
         async with aiohttp.ClientSession(base_url=second.jira_url, headers=_auth(second)) as session:
             async with session.get("/rest/api/2/issue/DEMO-4?fields=summary") as response:
                 assert (await response.json())["fields"]["summary"] == "Kept"
+
+
+async def test_a_start_that_fails_on_a_busy_port_leaves_the_snapshot_as_it_was(tmp_path: Path) -> None:
+    snapshot = tmp_path / "sandbox.json"
+    async with Sandbox(snapshot=snapshot) as first:
+        async with aiohttp.ClientSession(base_url=first.jira_url, headers=_auth(first)) as session:
+            async with session.put("/rest/api/2/issue/DEMO-4", json={"fields": {"summary": "Kept"}}) as response:
+                assert response.status == 204
+    kept = snapshot.read_text(encoding="utf-8")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        failed = Sandbox(snapshot=snapshot, jira_port=busy.getsockname()[1])
+        with pytest.raises(OSError):
+            await failed.start()
+        await failed.stop()
+    assert snapshot.read_text(encoding="utf-8") == kept
+    async with Sandbox(snapshot=snapshot) as again:  # starts, with the change kept
+        assert any(issue.summary == "Kept" for issue in again.jira.site.issues())
 
 
 async def test_reset_and_snapshot_export_import(jira_http: aiohttp.ClientSession) -> None:
