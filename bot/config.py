@@ -339,6 +339,11 @@ class WebhookSettings(Section):
     max_future_minutes: float = Field(
         default=5, ge=0, le=60, description="Clock skew allowed: a timestamp further ahead than this is refused."
     )
+    check_timestamp: bool = Field(
+        default=True,
+        description="False: a delivery's timestamp is not checked (for a Jira whose clock cannot be trusted, or "
+        "replaying old payloads on purpose); a replayed body is then refused only within dedupe_hours.",
+    )
 
     @model_validator(mode="after")
     def _window_within_dedupe(self) -> WebhookSettings:

@@ -249,6 +249,16 @@ async def test_a_body_replayed_after_the_window_is_refused_as_stale(aiohttp_clie
     assert await events_in_stream(nats_url) == 1
 
 
+async def test_with_the_timestamp_check_off_an_old_delivery_is_accepted_once(aiohttp_client, nats_url: str) -> None:
+    settings = make_settings(nats_url, webhooks={"secret": SECRET, "check_timestamp": False})
+    client = await aiohttp_client(create_app(settings, with_worker=False))
+    body = issue_created(at=datetime.now(UTC) - timedelta(days=400))
+    sign = {"X-Hub-Signature": signed(body)}
+    assert (await deliver(client, body, "from-last-year", **sign)).status == 202
+    assert (await deliver(client, body, "replayed", **sign)).status == 200  # still remembered by its body
+    assert await events_in_stream(nats_url) == 1
+
+
 def test_the_timestamp_window_must_fit_in_the_dedupe_time(nats_url: str) -> None:
     with pytest.raises(ConfigError) as refused:
         make_settings(nats_url, webhooks={"dedupe_hours": 2, "max_age_minutes": 150})
