@@ -50,6 +50,11 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The event loop of augment serve, api and worker: uvloop where it is installed "
+        "(not on Windows; asyncio's own loop there), or asyncio's.",
+    )
 
 
 class LogSettings(Section):
@@ -331,7 +336,10 @@ class WebhookSettings(Section):
     url_token: SecretStr = SecretStr("")
     # Jira retries a delivery up to 5 times, 5-15 minutes apart: about 75 minutes at most.
     dedupe_hours: float = Field(
-        default=24, ge=2, le=720, description="How long a webhook body is remembered, to drop retries and replays."
+        default=24,
+        ge=2,
+        le=720,
+        description="How long a delivery (and the body it brought) is remembered, to drop retries and replays.",
     )
     max_age_minutes: float = Field(
         default=120, ge=1, description="A delivery whose payload timestamp is older than this is refused (422)."
@@ -342,7 +350,7 @@ class WebhookSettings(Section):
     check_timestamp: bool = Field(
         default=True,
         description="False: a delivery's timestamp is not checked (for a Jira whose clock cannot be trusted, or "
-        "replaying old payloads on purpose); a replayed body is then refused only within dedupe_hours.",
+        "replaying old payloads on purpose); a replayed body is then dropped only within dedupe_hours.",
     )
 
     @model_validator(mode="after")

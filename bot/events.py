@@ -5,9 +5,10 @@ Rules, all explicit here:
   arrived while no worker ran are delivered when one starts;
 - at most `limits.concurrency` events at a time per pipeline in this process, fetched
   by the pull loop (`bot.jetstream.pull`), which stops at once and drains on stop;
-- a webhook delivery the stream holds twice is handled once: before its handler runs, an
-  event whose `Nats-Msg-Id` is a delivery key is `take`n (`bot.webhooks.deliveries`), and a
-  copy other than the taken one is acked, logged and dropped;
+- a webhook body is handled once, however many copies the stream holds (the same delivery
+  published twice, a replay under another identifier): before its handler runs, an event whose
+  `Nats-Msg-Id` is a delivery key is `take`n by its body's SHA-256 (`bot.webhooks.deliveries`),
+  and a copy other than the taken one is acked, logged and dropped;
 - a handler that raises is retried after `EVENT_RETRY_SECONDS[attempt]`; after
   `EVENT_MAX_DELIVERIES` the event is dropped and logged with the reason;
 - a handler has `limits.ack_wait_seconds` (heartbeats extend it) and
@@ -18,6 +19,7 @@ Rules, all explicit here:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -127,10 +129,12 @@ class EventConsumer:
             structlog.contextvars.unbind_contextvars("event", "webhook", "job_id", "ticket_key")
 
     async def _taken_copy(self, message: Msg) -> bool:
-        """Whether to handle this copy: not a webhook delivery, or the copy of it the consumers took."""
+        """Whether to handle this copy: not a webhook delivery, or the copy of its body the consumers took."""
         key = layout.delivery_key_of((message.headers or {}).get(layout.MESSAGE_ID_HEADER))
         sequence = message.metadata.sequence.stream
-        if key is None or await take(self._runtime.buckets.seen, key, sequence):
+        if key is None:
             return True
-        log.warning("second copy of a webhook delivery dropped", delivery=key, stream_sequence=sequence)
+        if await take(self._runtime.buckets.seen, key, hashlib.sha256(message.data).hexdigest(), sequence):
+            return True
+        log.warning("second copy of a webhook body dropped", delivery=key, stream_sequence=sequence)
         return False

@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bot.charts.gantt import GanttInput, render_png, render_svg
+from bot.charts.model import GanttInput
 from bot.charts.source import gantt_input
 from bot.http.routes import ApiError, RouteTable
 from bot.jobs.store import JobNotFoundError
@@ -42,7 +41,7 @@ PNG = "image/png"
 async def timeline_svg(request: web.Request, job_id: str) -> web.Response:
     """Sprints as bands, tasks as bars in lanes per skill, dependency arrows, today and the
     estimated completion date; at most 80 tasks (a note says how many were left out)."""
-    return await _chart(request, job_id, render_svg, SVG)
+    return await _chart(request, job_id, SVG)
 
 
 @routes.get(
@@ -54,10 +53,10 @@ async def timeline_svg(request: web.Request, job_id: str) -> web.Response:
 )
 async def timeline_png(request: web.Request, job_id: str) -> web.Response:
     """The same chart as `timeline.svg`, as a PNG (for Jira attachments and chat)."""
-    return await _chart(request, job_id, render_png, PNG)
+    return await _chart(request, job_id, PNG)
 
 
-async def _chart(request: web.Request, job_id: str, render: Callable[[GanttInput], bytes], media: str) -> web.Response:
+async def _chart(request: web.Request, job_id: str, media: str) -> web.Response:
     try:
         record = await services(request).jobs.get(job_id)
     except JobNotFoundError:
@@ -69,7 +68,9 @@ async def _chart(request: web.Request, job_id: str, render: Callable[[GanttInput
     headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
     if etag in _tags(request.headers.get("If-None-Match", "")):
         return web.Response(status=304, headers=headers)
-    body = await asyncio.to_thread(render, chart)
+    from bot.charts import gantt  # matplotlib (about 60 MiB) loads with the first chart drawn
+
+    body = await asyncio.to_thread(gantt.render_svg if media == SVG else gantt.render_png, chart)
     return web.Response(body=body, content_type=media, headers=headers)
 
 

@@ -47,7 +47,6 @@ from typing import Any
 from jira import JIRA as JiraLibrary
 from pydantic import ValidationError
 
-from bot.charts.gantt import render_png
 from bot.charts.source import gantt_input
 from bot.commands.context import CommandContext
 from bot.commands.parsing import CommandArgumentError
@@ -161,7 +160,9 @@ async def _attach_chart(job: JobContext, epic: str, draft: dict[str, Any]) -> No
     try:
         if await jira.attachment_id(epic, filename) is None:
             await job.progress(f"Attaching the timeline chart to {epic}")
-            await jira.add_attachment(epic, filename, await asyncio.to_thread(render_png, chart), PNG)
+            from bot.charts import gantt  # matplotlib (about 60 MiB) loads with the first chart drawn
+
+            await jira.add_attachment(epic, filename, await asyncio.to_thread(gantt.render_png, chart), PNG)
         kept = TimelineChart(chart_attachment=filename)
     except JiraError as err:
         kept = TimelineChart(chart_error=str(err))

@@ -61,6 +61,8 @@ async def test_a_running_service_never_logs_a_secret(augment_processes, settings
         assert secret not in output
         assert secret not in health
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    starting = next(line for line in lines if line["event"] == "augment starting")
+    assert starting["event_loop"] == "uvloop"  # server.event_loop's default
     completed = next(line for line in lines if line["event"] == "job completed")
     assert completed["ticket_key"] == "DEMO-31"
     assert len(completed["job_id"]) == 36

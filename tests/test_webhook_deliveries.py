@@ -1,77 +1,28 @@
-"""Each webhook delivery reaches every event consumer once: the intake publishes it once, and
-the consumers drop a second copy of it (`bot.webhooks.deliveries`)."""
+"""Each webhook body reaches every event consumer once: the intake publishes each delivery (Jira's
+identifier) once, and the consumers handle one copy of each body (`bot.webhooks.deliveries`)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
 from bot.app import create_app
-from bot.commands.context import Registry
 from bot.config import Settings
-from bot.events import EventConsumer, EventContext, EventHandler
 from bot.jetstream import layout
 from bot.jetstream.provision import provision
-from bot.runtime import Runtime
 from bot.webhooks import deliveries
+from tests.fixtures.consumers import CONSUMERS, SUBJECT, Consumers, recording_consumers
 from tests.fixtures.nats import make_settings
 from tests.fixtures.service import POLL_SECONDS, eventually
 from tests.test_webhooks import SECRET, deliver, events_in_stream, issue_created, signed
 
-CONSUMERS = ("alpha", "beta")  # two pipelines that both handle new issues
-SUBJECT = layout.event_subject("jira:issue_created")
-
-
-@dataclass
-class Handled:
-    """What each consumer handled: (consumer, identifier the event carried)."""
-
-    calls: list[tuple[str, str]] = field(default_factory=list)
-
-    def by(self, consumer: str) -> list[str]:
-        return [identifier for name, identifier in self.calls if name == consumer]
-
-
-@dataclass
-class Consumers:
-    runtime: Runtime
-    handled: Handled
-    running: list[EventConsumer] = field(default_factory=list)
-
-    async def start(self) -> None:
-        for name in CONSUMERS:
-            consumer = EventConsumer(self.runtime, name, {SUBJECT: self._recorder(name)}, Registry({}, {}))
-            await consumer.start()
-            self.running.append(consumer)
-
-    async def stop(self) -> None:
-        for consumer in self.running:
-            await consumer.stop(2.0)
-        self.running.clear()
-
-    async def idle(self) -> None:
-        """Wait until every consumer has acked every event of the stream."""
-
-        async def done() -> bool:
-            for name in CONSUMERS:
-                info = await self.runtime.js.consumer_info(layout.EVENTS_STREAM, layout.event_consumer_name(name))
-                if info.num_pending or info.num_ack_pending:
-                    return False
-            return True
-
-        await eventually(done, "every consumer acked every event")
-
-    def _recorder(self, name: str) -> EventHandler:
-        async def record(event: EventContext) -> None:
-            self.handled.calls.append((name, event.identifier))
-
-        return record
+DROPPED = "second copy of a webhook body dropped"
 
 
 @pytest.fixture
@@ -86,14 +37,8 @@ async def intake(aiohttp_client, settings: Settings) -> TestClient:
 
 @pytest.fixture
 async def consumers(intake: TestClient, settings: Settings) -> AsyncIterator[Consumers]:
-    """Two event consumers in a worker process of their own (the API above provisioned the streams)."""
-    runtime = await Runtime.open(settings, name="test-consumers", with_sandbox=False)
-    pair = Consumers(runtime, Handled())
-    try:
+    async with recording_consumers(settings) as pair:
         yield pair
-    finally:
-        await pair.stop()
-        await runtime.close()
 
 
 async def forget_message_ids(consumers: Consumers, settings: Settings) -> None:
@@ -104,7 +49,12 @@ async def forget_message_ids(consumers: Consumers, settings: Settings) -> None:
     await provision(consumers.runtime.js, settings)
 
 
-async def test_a_retry_or_replay_after_the_event_was_handled_is_a_duplicate(
+def handled_once(identifier: str) -> list[tuple[str, str]]:
+    """What the consumers recorded when each handled the delivery `identifier` and nothing else."""
+    return [(name, identifier) for name in CONSUMERS]
+
+
+async def test_a_retry_after_the_delivery_was_taken_is_a_duplicate(
     intake: TestClient, consumers: Consumers, settings: Settings, nats_url: str
 ) -> None:
     await consumers.start()
@@ -116,23 +66,45 @@ async def test_a_retry_or_replay_after_the_event_was_handled_is_a_duplicate(
     assert (retry.status, (await retry.json())["status"]) == (200, "duplicate")
     assert await events_in_stream(nats_url) == 1
 
-    # Hours later the stream's window has forgotten the id: the seen entry still says a consumer took it.
+    # Hours later the stream's window has forgotten the id: the delivery's entry still says a consumer took it.
     await forget_message_ids(consumers, settings)
-    late = [
-        await deliver(intake, body, "first-1", **sign, **{"X-Atlassian-Webhook-Retry": "5"}),
-        await deliver(intake, body, "replay-1", **sign),
-    ]
-    assert [(response.status, (await response.json())["status"]) for response in late] == [(200, "duplicate")] * 2
+    late = await deliver(intake, body, "first-1", **sign, **{"X-Atlassian-Webhook-Retry": "5"})
+    assert (late.status, (await late.json())["status"]) == (200, "duplicate")
     assert await events_in_stream(nats_url) == 0  # nothing published again
-    assert sorted(consumers.handled.calls) == [("alpha", "first-1"), ("beta", "first-1")]
+    assert sorted(consumers.calls) == handled_once("first-1")
+
+
+async def test_a_replay_under_a_new_identifier_is_accepted_but_never_acted_on(
+    intake: TestClient, consumers: Consumers, settings: Settings, nats_url: str
+) -> None:
+    await consumers.start()
+    body = issue_created()
+    sign = {"X-Hub-Signature": signed(body)}
+    assert (await deliver(intake, body, "first-1", **sign)).status == 202
+    await consumers.idle()
+    with capture_logs() as logs:
+        replay = await deliver(intake, body, "replay-1", **sign)
+        assert (replay.status, (await replay.json())["status"]) == (202, "accepted")
+        await consumers.idle()
+    assert await events_in_stream(nats_url) == 2
+    assert sorted(consumers.calls) == handled_once("first-1")
+    dropped = [(entry["delivery"], entry["stream_sequence"]) for entry in logs if entry["event"] == DROPPED]
+    assert dropped == [(layout.delivery_key("replay-1"), 2)] * len(CONSUMERS)
+
+    # Hours later (the stream forgot every id), the body is still known by its hash.
+    await forget_message_ids(consumers, settings)
+    await consumers.start()
+    assert (await deliver(intake, body, "replay-2", **sign)).status == 202
+    await consumers.idle()
+    assert sorted(consumers.calls) == handled_once("first-1")
 
 
 async def test_a_delivery_whose_first_try_died_before_publishing_is_published_by_its_retry(
     intake: TestClient, consumers: Consumers, nats_url: str
 ) -> None:
     body = issue_created()
-    key = layout.delivery_key(hashlib.sha256(body).hexdigest())
-    # What the dead process left: the seen entry, and nothing in the stream.
+    # What the dead process left: the delivery's entry, and nothing in the stream.
+    key = layout.delivery_key("first-1")
     await consumers.runtime.buckets.seen.create(key, deliveries.first_seen(consumers.runtime.clock.now()))
     sign = {"X-Hub-Signature": signed(body)}
     retry = await deliver(intake, body, "first-1", **sign, **{"X-Atlassian-Webhook-Retry": "1"})
@@ -140,24 +112,24 @@ async def test_a_delivery_whose_first_try_died_before_publishing_is_published_by
     assert await events_in_stream(nats_url) == 1
     await consumers.start()
     await consumers.idle()
-    assert sorted(consumers.handled.calls) == [("alpha", "first-1"), ("beta", "first-1")]
+    assert sorted(consumers.calls) == handled_once("first-1")
     again = await deliver(intake, body, "first-1", **sign, **{"X-Atlassian-Webhook-Retry": "2"})
-    assert again.status == 200
+    assert (again.status, (await again.json())["status"]) == (200, "duplicate")
     assert await events_in_stream(nats_url) == 1
 
 
-async def test_a_second_copy_in_the_stream_is_handled_once_by_every_consumer(
+async def test_copies_of_one_body_in_the_stream_are_handled_once_by_every_consumer_all_on_the_same(
     intake: TestClient, consumers: Consumers, nats_url: str
 ) -> None:
-    """As the intake's republish after the duplicate window makes it: the same body under the same
-    message id, twice in the stream (the second brought by a replay under another identifier)."""
+    """As the intake's republish after the duplicate window makes them (the same delivery twice under
+    its message id), and a replay under another identifier: three copies of one body."""
     js = consumers.runtime.js
     events = await js.stream_info(layout.EVENTS_STREAM)
     await js.update_stream(events.config.evolve(duplicate_window=0.5))
     body = issue_created()
-    key = layout.delivery_key(hashlib.sha256(body).hexdigest())
 
     async def publish(identifier: str) -> bool:
+        key = layout.delivery_key(identifier)
         headers = {layout.MESSAGE_ID_HEADER: key, layout.WEBHOOK_IDENTIFIER_HEADER: identifier}
         ack = await js.publish(SUBJECT, body, headers=headers, stream=layout.EVENTS_STREAM)
         return not ack.duplicate
@@ -166,20 +138,36 @@ async def test_a_second_copy_in_the_stream_is_handled_once_by_every_consumer(
 
     async def second_copy() -> bool:
         await asyncio.sleep(POLL_SECONDS)
-        return await publish("replay-1")
+        return await publish("first-1")
 
     await eventually(second_copy, "the stream forgot the message id and took a second copy")
+    assert await publish("replay-1")
     plain = await js.publish(SUBJECT, issue_created("DEMO-9"), stream=layout.EVENTS_STREAM)  # no delivery key
-    assert await events_in_stream(nats_url) == 3
+    assert await events_in_stream(nats_url) == 4
+    copies = {plain.seq - 3: "first-1", plain.seq - 2: "first-1", plain.seq - 1: "replay-1"}
 
     with capture_logs() as logs:
         await consumers.start()
         await consumers.idle()
-    # Each consumer handles one copy concurrently with the other, so either may be the taken one,
-    # but every consumer handles the same one, and the event without a delivery key as always.
-    taken = consumers.handled.by(CONSUMERS[0])
-    assert all(consumers.handled.by(name) == taken for name in CONSUMERS)
-    assert set(taken) in ({"first-1", f"seq-{plain.seq}"}, {"replay-1", f"seq-{plain.seq}"}) and len(taken) == 2
-    dropped = [entry for entry in logs if entry["event"] == "second copy of a webhook delivery dropped"]
-    other = plain.seq - 1 if "first-1" in taken else plain.seq - 2
-    assert [(entry["delivery"], entry["stream_sequence"]) for entry in dropped] == [(key, other)] * len(CONSUMERS)
+    # Each consumer handles its events concurrently with the other, so any copy may be the taken
+    # one, but every consumer handles that one, and the event without a delivery key as always.
+    entry = await consumers.runtime.buckets.seen.get(layout.body_key(hashlib.sha256(body).hexdigest()))
+    taken = json.loads(entry.value or b"")["taken_seq"]
+    for name in CONSUMERS:
+        assert sorted(consumers.by(name)) == sorted([copies[taken], f"seq-{plain.seq}"])
+    dropped = sorted(entry["stream_sequence"] for entry in logs if entry["event"] == DROPPED)
+    assert dropped == sorted([seq for seq in copies if seq != taken] * len(CONSUMERS))
+
+
+async def test_one_body_under_two_identifiers_at_once_is_handled_once(
+    intake: TestClient, consumers: Consumers, nats_url: str
+) -> None:
+    await consumers.start()
+    body = issue_created()
+    sign = {"X-Hub-Signature": signed(body)}
+    both = await asyncio.gather(deliver(intake, body, "first-1", **sign), deliver(intake, body, "other-1", **sign))
+    assert [response.status for response in both] == [202, 202]
+    await consumers.idle()
+    assert await events_in_stream(nats_url) == 2
+    [identifier] = set(consumers.by(CONSUMERS[0]))
+    assert sorted(consumers.calls) == handled_once(identifier)

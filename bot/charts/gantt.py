@@ -20,8 +20,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import matplotlib
@@ -34,7 +33,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.typing import RcKeyType
 
-from bot.scheduling.timeline import ScheduledTask, Timeline
+from bot.charts.model import GanttInput, TaskInfo
+from bot.scheduling.timeline import ScheduledTask
 
 MAX_TASKS = 80
 LABEL_CHARS = 48
@@ -53,23 +53,6 @@ _RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": "augment-gantt",  # stable element ids
     "path.simplify": False,
 }
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """What the timeline does not hold about a task."""
-
-    summary: str = ""
-    skill: str | None = None
-    blocked_by: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class GanttInput:
-    timeline: Timeline
-    tasks: Mapping[str, TaskInfo]
-    title: str = ""
-    today: date | None = None
 
 
 def render_svg(chart: GanttInput) -> bytes:

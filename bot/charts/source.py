@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.charts.gantt import GanttInput, TaskInfo
+from bot.charts.model import GanttInput, TaskInfo
 from bot.scheduling.timeline import ScheduledTask, SprintTimeline, Timeline
 
 MAX_SPRINTS = 200

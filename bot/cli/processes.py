@@ -7,12 +7,14 @@ import errno
 import signal
 import socket
 import sys
+from functools import partial
 
 import structlog
 from aiohttp import web
 
 from bot import plugins
 from bot.app import create_app
+from bot.cli.event_loop import new_event_loop
 from bot.config import ConfigError, Settings
 from bot.jetstream.connect import NatsUnavailableError
 from bot.jetstream.embedded import EmbeddedNatsError
@@ -38,7 +40,8 @@ def worker(settings: Settings) -> None:
     if not settings.nats.servers:
         sys.exit("config error: nats.url (env NATS_URL): `augment worker` needs the NATS server the API uses")
     try:
-        asyncio.run(_work(settings))
+        with asyncio.Runner(loop_factory=partial(new_event_loop, settings.server.event_loop)) as runner:
+            runner.run(_work(settings))
     except STARTUP_ERRORS as err:
         sys.exit(f"augment worker could not start: {err}")
 
@@ -48,9 +51,16 @@ def _run_app(settings: Settings, *, with_worker: bool) -> None:
     loopback = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     app = create_app(settings, with_worker=with_worker, sandbox_webhook_url=f"http://{loopback}:{port}/webhooks/jira")
     _check_port(host, port)  # before NATS and the sandbox start (on startup), not after
-    log.info("augment starting", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", workers=with_worker)
+    loop = new_event_loop(settings.server.event_loop)
+    log.info(
+        "augment starting",
+        url=f"http://{host}:{port}",
+        docs=f"http://{host}:{port}/docs",
+        workers=with_worker,
+        event_loop=type(loop).__module__.split(".")[0],
+    )
     try:
-        web.run_app(app, host=host, port=port, access_log=None, print=None)
+        web.run_app(app, host=host, port=port, access_log=None, print=None, loop=loop)
     except STARTUP_ERRORS as err:
         sys.exit(f"augment could not start: {err}")
     except OSError as err:

@@ -70,14 +70,21 @@ def job_finished_message_id(job_id: str) -> str:
 DELIVERY_KEY_PREFIX = "delivery."
 
 
-def delivery_key(body_sha256: str) -> str:
-    """A webhook body, by its SHA-256 hex digest: its entry in the seen bucket and its event's `Nats-Msg-Id`."""
-    return f"{DELIVERY_KEY_PREFIX}{body_sha256}"
+def delivery_key(identifier: str) -> str:
+    """A webhook delivery, by Jira's identifier (`sha256-<hex>` of its body without a usable one): its
+    entry in the seen bucket and its event's `Nats-Msg-Id`. The intake admits only `[-_=a-zA-Z0-9]`,
+    safe in both."""
+    return f"{DELIVERY_KEY_PREFIX}{identifier}"
 
 
 def delivery_key_of(message_id: str | None) -> str | None:
     """The delivery key an event's `Nats-Msg-Id` is, None for any other id (a job's) or none."""
     return message_id if message_id is not None and message_id.startswith(DELIVERY_KEY_PREFIX) else None
+
+
+def body_key(body_sha256: str) -> str:
+    """A webhook body, by its SHA-256 hex digest, in the seen bucket: which copy of it the event consumers handle."""
+    return f"body.{body_sha256}"
 
 
 def occurrence_key(occurrence_sha256: str) -> str:
@@ -212,7 +219,7 @@ def buckets(settings: Settings) -> list[api.KeyValueConfig]:
         ),
         api.KeyValueConfig(
             bucket=SEEN_BUCKET,
-            description="Webhook body hash → first seen, the stream sequence consumers took; claims; rate counts.",
+            description="Webhook deliveries and bodies → the stream sequence consumers took; claims; rate counts.",
             ttl=settings.webhooks.dedupe_hours * HOUR,
             replicas=replicas,
             storage=api.StorageType.FILE,

@@ -18,8 +18,16 @@ from bot.scheduling.model import (
     SprintState,
     Task,
 )
-from bot.scheduling.solver import solve
 from bot.scheduling.timeline import ScheduledTask, SprintDates, SprintTimeline, Timeline, schedule
+
+
+def solve(problem: Problem) -> Plan:
+    """`bot.scheduling.solver.solve`, imported on first use: OR-Tools holds about 90 MiB that a
+    process that never plans sprints does not need."""
+    from bot.scheduling.solver import solve as solve_with_cp_sat
+
+    return solve_with_cp_sat(problem)
+
 
 __all__ = [
     "DependencyCycleError",

@@ -5,7 +5,7 @@ delivery could otherwise be replayed forever. A delivery whose `timestamp` is mo
 `webhooks.max_age_minutes` old (default 120: longer than Jira's ~75 minutes of retries)
 or more than `webhooks.max_future_minutes` ahead (clock skew) is refused. The window is
 never longer than `webhooks.dedupe_hours`, so a replayed body is either still remembered
-by the intake or already stale.
+by the event consumers (`bot.webhooks.deliveries`), which drop it, or already stale.
 
 Every event Jira sends carries `timestamp`; a body without one is a 422 of the event
 model itself, before this check.

@@ -1,24 +1,24 @@
 """Accepting a webhook: publish each delivery once, in two NATS round trips.
 
 Rules:
-- One key per delivery: the body's SHA-256 (`layout.delivery_key`). A Jira retry resends the
-  same body (under the same `X-Atlassian-Webhook-Identifier`), and a replay under another
-  identifier is the same body too, so one key covers both. Two different events never have
-  identical bodies (each carries its `timestamp`, ids and the matched webhook). The entry lives
-  `webhooks.dedupe_hours`, longer than the `timestamp` window of `bot.webhooks.freshness`, so a
-  replay is either remembered here or refused as stale.
-- The usual path: create the entry (create-if-absent), then publish the body with
-  `Nats-Msg-Id` = the key. `202` unless the stream answers that it holds that id already.
-- The entry exists: when a consumer has taken the event (`taken_seq`, `bot.webhooks.deliveries`),
+- One key per delivery: Jira's `X-Atlassian-Webhook-Identifier`, the same on each of its retries
+  (Jira's dedupe key), when it is a usable key (`[-_=a-zA-Z0-9]{1,200}`), else `sha256-<hex>` of
+  the body (`layout.delivery_key`). The entry lives `webhooks.dedupe_hours`.
+- The usual path: create the entry (create-if-absent), then publish the body with `Nats-Msg-Id`
+  = the key. `202` unless the stream answers that it holds that id already.
+- The entry exists: when a consumer has taken the delivery (`taken_seq`, `bot.webhooks.deliveries`),
   `200 duplicate` without publishing (a Jira retry hours later). Otherwise the first try may
   have died between the create and the publish, so publish again under the same id: the
   events stream's duplicate window (20 minutes, longer than Jira's 5–15 minutes between
   retries) answers duplicate if it holds it (`200`), else this copy is the one published
   (`202`). Nothing is answered duplicate that is not in the stream.
-- A copy published again after the window, while the first waits for a consumer, reaches the
-  stream twice; the consumers handle one of them (`bot.webhooks.deliveries`).
-- The answer's identifier is Jira's identifier when it is a usable key, else `sha256-<hex>`;
-  it travels with the event as the name of the delivery (`bot.webhooks.occurrences`).
+- The same body under another identifier (a replay of a captured signed delivery: the identifier
+  is not signed) is a new delivery here, `202`; the event consumers act on one copy of a body
+  (`bot.webhooks.deliveries`), so a replay is accepted but never acted on.
+- KV operations per webhook: one (the create) on the usual path; two (the create, a read) when
+  the entry exists; each publish is one more round trip.
+- The answer's identifier is the key's identifier; it travels with the event as the name of
+  the delivery (`bot.webhooks.occurrences`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from bot.jetstream import layout
 from bot.jetstream.entries import read
 from bot.webhooks import deliveries
 
-# What an identifier may look like to be shown and passed on; anything else (or none) is replaced by the body's hash.
+# What an identifier may look like to be the delivery's key; anything else (or none) is replaced by the body's hash.
 _KEY = re.compile(r"^[-_=a-zA-Z0-9]{1,200}$")
 CAS_ATTEMPTS = 20
 
@@ -55,9 +55,8 @@ class WebhookIntake:
         self._clock = clock
 
     async def accept(self, webhook_event: str, body: bytes, identifier: str | None) -> Intake:
-        digest = hashlib.sha256(body).hexdigest()
-        key = layout.delivery_key(digest)
-        shown = identifier if identifier and _KEY.match(identifier) else f"sha256-{digest}"
+        shown = identifier if identifier and _KEY.match(identifier) else f"sha256-{hashlib.sha256(body).hexdigest()}"
+        key = layout.delivery_key(shown)
         subject = layout.event_subject(webhook_event)
         if await self._taken(key):
             return Intake(shown, subject, duplicate=True)
