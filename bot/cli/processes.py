@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot import plugins
 from bot.app import create_app
+from bot.cli.collector import tune_for_serving
 from bot.cli.event_loop import new_event_loop
 from bot.config import ConfigError, Settings
 from bot.jetstream.connect import NatsUnavailableError
@@ -41,6 +42,7 @@ def worker(settings: Settings) -> None:
         sys.exit("config error: nats.url (env NATS_URL): `augment worker` needs the NATS server the API uses")
     try:
         with asyncio.Runner(loop_factory=partial(new_event_loop, settings.server.event_loop)) as runner:
+            tune_for_serving()
             runner.run(_work(settings))
     except STARTUP_ERRORS as err:
         sys.exit(f"augment worker could not start: {err}")
@@ -52,6 +54,7 @@ def _run_app(settings: Settings, *, with_worker: bool) -> None:
     app = create_app(settings, with_worker=with_worker, sandbox_webhook_url=f"http://{loopback}:{port}/webhooks/jira")
     _check_port(host, port)  # before NATS and the sandbox start (on startup), not after
     loop = new_event_loop(settings.server.event_loop)
+    tune_for_serving()
     log.info(
         "augment starting",
         url=f"http://{host}:{port}",
