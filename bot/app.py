@@ -99,6 +99,7 @@ def _lifecycle(
         watch = JobWatch(runtime.buckets.jobs)
         sweeper = Sweeper(runtime.js, runtime.store, watch)
         worker = Worker(runtime, plugins.pipelines()) if with_worker else None
+        health = HealthChecker(runtime, settings, runtime.catalogue.default_provider)
         try:
             await watch.start()
             await sweeper.start()
@@ -107,10 +108,11 @@ def _lifecycle(
                 settings=settings,
                 runtime=runtime,
                 jobs=JobService(runtime, watch),
-                health=HealthChecker(runtime, settings, runtime.catalogue.default_provider),
+                health=health,
                 webhooks=WebhookIntake(runtime.js, runtime.buckets.seen, runtime.clock),
             )
             live.runtime = runtime
+            await health.start()  # the dependency checks /health reports, in the background
             if worker is not None:
                 await worker.start()
             if runtime.sandbox is not None and sandbox_webhook_url:
@@ -118,6 +120,7 @@ def _lifecycle(
             yield
         finally:
             live.runtime = None
+            await health.stop()
             if worker is not None:
                 await worker.stop()
             await sweeper.stop()

@@ -491,6 +491,21 @@ class WorkerSettings(Section):
         le=65535,
         description="Port of `augment worker`'s /health and /health/ready, on server.host; 0 turns them off.",
     )
+    allow_stall: bool = Field(
+        default=False,
+        description="Let a ping job block its worker process (`stall_seconds`), to test how a stalled "
+        "worker is survived; off in production: in `augment serve` it would block the API too.",
+    )
+
+
+class MetricsSettings(Section):
+    token: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "A bearer token for /metrics (Prometheus' `authorization: {credentials: ...}`). Set: /metrics "
+            "needs it (or, with auth.enabled, the API's credentials). Empty: /metrics is open unless auth.enabled."
+        ),
+    )
 
 
 class Settings(BaseSettings):
@@ -524,6 +539,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     sandbox: SandboxSettings = SandboxSettings()
     worker: WorkerSettings = WorkerSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,24 +1,42 @@
-"""`GET /health`: is each dependency usable right now? All checks run at once, each bounded."""
+"""`GET /health` and `GET /health/ready`.
+
+Readiness means "can take work": NATS is connected and JetStream answers for Augment's streams.
+Nothing else: intake and the job queue only need NATS, so a Jira, Confluence or LLM outage does
+not take API pods out of the load balancer (Jira's webhooks keep being queued).
+
+The other dependencies are checked in the background, every `DEPENDENCY_CHECK_SECONDS`, all at
+once and each bounded; `/health` reports the last answers (NATS checked live) and, per
+dependency, when it was last seen good (`last_ok`). A probe never calls Jira or the LLM.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import aiohttp
+import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from bot.config import Settings
+from bot.jetstream import layout
 from bot.llm.catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS
 from bot.logs import redact
 from bot.runtime import Runtime
 from bot.teams.store import TeamStore
 
 CHECK_TIMEOUT_SECONDS = 3.0
+DEPENDENCY_CHECK_SECONDS = 30.0
+CHECK_ORDER = ("nats", "jira", "jira_fields", "confluence", "llm", "team_member_db")
+STREAMS = (layout.EVENTS_STREAM, layout.JOBS_STREAM, layout.DEAD_LETTER_STREAM)
 CONNECTED = "connected"
 READY = "ready"
 HEALTHY_VALUES = frozenset({CONNECTED, READY})
+log = structlog.get_logger(__name__)
+
 TEAMS_EMPTY = "empty: no teams (import with augment teams import FILE.yaml)"
 
 
@@ -33,18 +51,74 @@ class HealthChecker:
         self._runtime = runtime
         self._settings = settings
         self._default_provider = default_provider
+        self._results: dict[str, str] = {}
+        self._last_ok: dict[str, datetime | None] = {}
+        self._checked: asyncio.Task[None] | None = None  # the first round (or one run on demand)
+        self._loop: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Check the dependencies now and every `DEPENDENCY_CHECK_SECONDS` in the background."""
+        if self._loop is None:
+            self._loop = asyncio.create_task(self._every(DEPENDENCY_CHECK_SECONDS), name="dependency-health")
+
+    async def stop(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
 
     async def check(self) -> dict[str, str]:
-        checks: dict[str, Callable[[], Awaitable[str]]] = {
+        """NATS, the field names and the team database now (NATS and local state); Jira,
+        Confluence and the LLM from the background check (waited for only before its first
+        round has ended)."""
+        await self._first_round()
+        local: dict[str, Callable[[], Awaitable[str]]] = {
             "nats": self._nats,
-            "jira": self._jira,
             "jira_fields": self._jira_fields,
-            "confluence": self._confluence,
-            "llm": self._llm,
             "team_member_db": self._team_member_db,
         }
-        results = await asyncio.gather(*(bounded(check) for check in checks.values()))
-        return dict(zip(checks, results, strict=True))
+        now = await asyncio.gather(*(bounded(check) for check in local.values()))
+        results = dict(zip(local, now, strict=True)) | self._results
+        return {name: results[name] for name in CHECK_ORDER}
+
+    def last_ok(self) -> dict[str, datetime | None]:
+        """When each dependency last answered as usable (None: not since this process started)."""
+        return dict(self._last_ok)
+
+    async def ready(self) -> dict[str, str]:
+        """What readiness needs: NATS, and JetStream answering for Augment's streams."""
+        return await readiness(self._runtime.nc, self._runtime.js)
+
+    async def refresh(self) -> None:
+        """One round of the dependency checks (the background loop runs it; tests call it)."""
+        checks: dict[str, Callable[[], Awaitable[str]]] = {
+            "jira": self._jira,
+            "confluence": self._confluence,
+            "llm": self._llm,
+        }
+        results = dict(zip(checks, await asyncio.gather(*(bounded(check) for check in checks.values())), strict=True))
+        now = self._runtime.clock.now()
+        for name, value in results.items():
+            if is_healthy(value):
+                self._last_ok[name] = now
+            else:
+                self._last_ok.setdefault(name, None)
+        self._results = results
+
+    async def _first_round(self) -> None:
+        if self._checked is None:
+            self._checked = asyncio.ensure_future(self.refresh())
+        await asyncio.shield(self._checked)
+
+    async def _every(self, seconds: float) -> None:
+        await self._first_round()
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self.refresh()
+            except Exception as err:  # bounded() catches each check's errors; this is a bug
+                log.warning("dependency check failed", error=redact(str(err) or type(err).__name__))
 
     async def _nats(self) -> str:
         return await nats_health(self._runtime.nc, self._runtime.js)
@@ -110,6 +184,24 @@ async def nats_health(nc: Client, js: JetStreamContext) -> str:
         return "disconnected: reconnecting to NATS"
     await js.account_info()
     return CONNECTED
+
+
+async def ready_nats(nc: Client, js: JetStreamContext) -> str:
+    """Readiness: `connected` when the client is connected and JetStream answers for each of
+    Augment's streams; otherwise what is wrong (`error: stream AUGMENT_JOBS: ...`)."""
+    state = await nats_health(nc, js)
+    if state != CONNECTED:
+        return state
+    found = await asyncio.gather(*(js.stream_info(name) for name in STREAMS), return_exceptions=True)
+    for name, info in zip(STREAMS, found, strict=True):
+        if isinstance(info, BaseException):
+            return redact(f"error: stream {name}: {info or type(info).__name__}")
+    return CONNECTED
+
+
+async def readiness(nc: Client, js: JetStreamContext) -> dict[str, str]:
+    """What readiness needs, bounded (the API and the worker alike): `{"nats": ...}`."""
+    return {"nats": await bounded(lambda: ready_nats(nc, js))}
 
 
 async def bounded(check: Callable[[], Awaitable[str]]) -> str:

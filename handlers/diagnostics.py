@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.http.routes import RouteTable
+from bot.http.routes import FieldInvalidError, RouteTable
+from bot.services import services
 from handlers.submitting import submit
 from schemas.diagnostics import PingRequest, PingResult
 from schemas.jobs import JobAccepted, JobRecord, JobType
@@ -26,6 +27,10 @@ routes = RouteTable("diagnostics")
 async def ping(request: web.Request, body: PingRequest) -> web.Response:
     """Checks that workers are alive and measures the job round trip. With `ticket_key`, the ticket
     is locked while the job runs, exactly as for real jobs; `fail_attempts` exercises retries."""
+    if body.stall_seconds and not services(request).settings.worker.allow_stall:
+        raise FieldInvalidError(
+            ("body", "stall_seconds"), "stalling a worker is off (worker.allow_stall)", body.stall_seconds
+        )
     return await submit(
         request,
         JobType.ping,

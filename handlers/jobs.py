@@ -55,6 +55,9 @@ async def job_for_ticket(request: web.Request, ticket_key: str) -> JobRecord:
     summary="Job status, progress and result",
 )
 async def get_job(request: web.Request, job_id: str) -> JobRecord:
+    """The whole record: status and progress while it runs, then its `result` (or `error`), the
+    `plan` of Jira changes (a preview's, to approve with `POST /jobs/{job_id}/apply`), what was
+    `applied`, and the tokens and cost it spent. Poll it until `status` is completed, failed or cancelled."""
     try:
         return await services(request).jobs.get(job_id)
     except JobNotFoundError:

@@ -18,12 +18,15 @@ routes = RouteTable("service")
 
 @routes.get("/", response=RootResponse, public=True, uses_nats=False, summary="Basic health check")
 async def root(request: web.Request) -> RootResponse:
+    """The service's name and version; answers while the process runs, without checking anything."""
     return RootResponse(version=__version__)
 
 
 @routes.get("/health", response=HealthResponse, public=True, uses_nats=False, summary="Dependency health (liveness)")
 async def health(request: web.Request) -> HealthResponse:
-    """Always 200 while the process runs; `status` is `degraded` when any service is not ready."""
+    """Always 200 while the process runs; `status` is `degraded` when any service is not ready.
+    NATS is checked at each call; Jira, Confluence, the LLM provider and the team database come
+    from a background check (every 30 s), with `last_ok`: when each last answered as usable."""
     return await _health(request)
 
 
@@ -32,19 +35,26 @@ async def health(request: web.Request) -> HealthResponse:
     response=HealthResponse,
     public=True,
     uses_nats=False,
-    summary="Dependency health (readiness)",
-    responses={503: ("Some service is not ready", HealthResponse)},
+    summary="Readiness: can take work (NATS and its streams)",
+    responses={503: ("NATS or one of Augment's streams is not usable", HealthResponse)},
 )
 async def ready(request: web.Request) -> web.Response:
-    """Like `/health`, but answers 503 when degraded: for load balancers and Kubernetes."""
-    report = await _health(request)
-    return json_response(report, 200 if report.status == "healthy" else 503)
+    """For load balancers and Kubernetes: 200 when NATS is connected and JetStream answers for
+    Augment's streams (`services.nats`: `connected`), else 503. Jira, Confluence and the
+    LLM are not part of it: intake and the job queue need only NATS (see `/health` for them)."""
+    checks = await services(request).health.ready()
+    healthy = all(is_healthy(value) for value in checks.values())
+    report = HealthResponse(status="healthy" if healthy else "degraded", timestamp=utc_now(), services=checks)
+    return json_response(report, 200 if healthy else 503)
 
 
 async def _health(request: web.Request) -> HealthResponse:
-    checks = await services(request).health.check()
+    checker = services(request).health
+    checks = await checker.check()
     healthy = all(is_healthy(value) for value in checks.values())
-    return HealthResponse(status="healthy" if healthy else "degraded", timestamp=utc_now(), services=checks)
+    return HealthResponse(
+        status="healthy" if healthy else "degraded", timestamp=utc_now(), services=checks, last_ok=checker.last_ok()
+    )
 
 
 @routes.get("/models", response=ModelsResponse, uses_nats=False, summary="Supported LLM providers and models")

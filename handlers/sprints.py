@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
-from pydantic import RootModel
+from pydantic import ConfigDict, RootModel
 
 from bot.http.routes import ApiError, FieldInvalidError, RouteTable, json_response
 from bot.jira.agile import AgileClient, jira_date
@@ -50,7 +50,32 @@ ERRORS = {404: "No such board or sprint in Jira", 502: "Jira failed after retrie
 
 
 class SprintList(RootModel[list[Sprint]]):
-    pass
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                [
+                    {
+                        "id": 1,
+                        "name": "DEMO Sprint 1",
+                        "state": "closed",
+                        "start_date": "2026-11-13",
+                        "end_date": "2026-11-27",
+                        "board_id": 1,
+                        "goal": "Ship CSV export to beta",
+                    },
+                    {
+                        "id": 2,
+                        "name": "DEMO Sprint 2",
+                        "state": "active",
+                        "start_date": "2026-11-27",
+                        "end_date": "2026-12-11",
+                        "board_id": 1,
+                        "goal": "Scheduled exports",
+                    },
+                ]
+            ]
+        }
+    )
 
 
 @routes.get(
@@ -75,6 +100,7 @@ async def board_sprints(request: web.Request, board_id: int, query: SprintListQu
     "/sprint/{sprint_id}", path_params=SprintPath, response=Sprint, errors=ERRORS, uses_nats=False, summary="A sprint"
 )
 async def get_sprint(request: web.Request, sprint_id: int) -> Sprint:
+    """The sprint as Jira has it: name, state (future, active, closed), dates, board and goal."""
     return await _sprint(request, sprint_id)
 
 

@@ -90,6 +90,8 @@ async def create_team(request: web.Request, body: TeamCreate) -> web.Response:
 
 @routes.get("/teams/{team_id}", path_params=TeamPath, response=TeamView, errors={404: "Unknown team"}, summary="A team")
 async def get_team(request: web.Request, team_id: str) -> web.Response:
+    """The team, its members and their capacity per sprint; the `ETag` header carries its
+    `revision`, for a `PUT` with `If-Match`."""
     stored = await _store(request).get(team_id)
     if stored is None:
         raise ApiError(404, f"Team {team_id} not found")
@@ -129,6 +131,7 @@ async def replace_team(request: web.Request, team_id: str, body: TeamReplace) ->
     "/teams/{team_id}", path_params=TeamPath, status=204, errors={404: "Unknown team"}, summary="Delete a team"
 )
 async def delete_team(request: web.Request, team_id: str) -> web.Response:
+    """Removes the team from the team database: 204 with no body, 404 if there is no such team."""
     try:
         deleted = await _store(request).delete(team_id)
     except TeamConflictError as err:

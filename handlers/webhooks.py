@@ -9,9 +9,12 @@ else happens in the request; `pipelines/triggers` does the work.
 
 from __future__ import annotations
 
+import time
+
 import structlog
 from aiohttp import web
 
+from bot import metrics
 from bot.http.routes import ApiError, FieldInvalidError, RouteTable, json_response
 from bot.services import SERVICES, services
 from bot.webhooks.freshness import StaleWebhookError, check_timestamp
@@ -32,6 +35,7 @@ def _check_sender(request: web.Request, body: bytes) -> None:
     try:
         check_sender(settings, body, request.headers.get("X-Hub-Signature"), request.query.get("token"))
     except WebhookRefusedError as refused:
+        metrics.webhook("unknown", "refused").inc()  # the body is not read before the sender is known
         log.warning("webhook refused", reason=str(refused), identifier=request.headers.get(IDENTIFIER))
         raise ApiError(401, f"Webhook refused: {refused}") from None
 
@@ -58,11 +62,13 @@ async def jira_webhook(request: web.Request, body: JiraWebhook) -> web.Response:
     a delivery with an `X-Atlassian-Webhook-Identifier` or a body seen before answers
     `200 duplicate`; a `timestamp` older than `webhooks.max_age_minutes` (or too far ahead)
     is `422`."""
+    started = time.perf_counter()
     event = body.root
     service = services(request)
     try:
         check_timestamp(event.occurred_at, service.runtime.clock.now(), service.settings.webhooks)
     except StaleWebhookError as stale:
+        metrics.webhook(event.webhook_event, "refused").inc()
         log.warning(
             "webhook refused",
             reason=str(stale),
@@ -72,6 +78,8 @@ async def jira_webhook(request: web.Request, body: JiraWebhook) -> web.Response:
         )
         raise FieldInvalidError(("body", event.webhook_event, "timestamp"), str(stale), event.timestamp) from None
     intake = await service.webhooks.accept(event.webhook_event, await request.read(), request.headers.get(IDENTIFIER))
+    metrics.WEBHOOK_INTAKE.observe(time.perf_counter() - started)
+    metrics.webhook(event.webhook_event, "duplicate" if intake.duplicate else "accepted").inc()
     answer = WebhookAccepted(
         status="duplicate" if intake.duplicate else "accepted",
         identifier=intake.identifier,

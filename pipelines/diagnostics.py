@@ -22,7 +22,7 @@ async def run_ping(job: JobContext) -> PingResult:
             f"ping failed on purpose (attempt {job.attempt} of the {request.fail_attempts} asked to fail)",
             ticket_key=request.ticket_key,
         )
-    if request.stall_seconds and job.record.deliveries == 1:
+    if request.stall_seconds and job.record.deliveries == 1 and job.runtime.settings.worker.allow_stall:
         time.sleep(request.stall_seconds)  # noqa: ASYNC251 -- blocks the event loop on purpose: no heartbeat either
     for step in range(1, request.steps + 1):
         if request.step_seconds:

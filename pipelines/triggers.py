@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import structlog
 
+from bot import metrics
 from bot.commands.admission import Admission, admit
 from bot.commands.context import CommandContext
 from bot.commands.parsing import CommandArgumentError, CommandLine, find_commands
@@ -154,6 +155,7 @@ async def _fire(
         return existing  # this event was handled before a redelivery
     limit = RateLimit(runtime.buckets.seen, runtime.clock, runtime.settings.triggers.max_runs_per_ticket_per_hour, HOUR)
     if not await limit.allow(layout.rate_key(f"rule-{rule.name}", key)):
+        metrics.LOOP_GUARD_REFUSALS.inc()
         log.info("rule not fired: hourly limit reached", rule=rule.name, ticket_key=key)
         return None
     reply = TicketReply(ticket_key=key, requested_by=requested_by, trigger=trigger)
@@ -172,6 +174,7 @@ async def _fire(
             raise
         log.info("rule not fired: ticket busy", rule=rule.name, ticket_key=key, active_job_id=busy.lock.job_id)
         return None
+    metrics.rule_firing(rule.name).inc()
     log.info("rule fired", rule=rule.name, ticket_key=key, job_id=record.job_id)
     return record
 
@@ -213,6 +216,7 @@ def _command_rule(event: EventContext, name: str, project: str) -> TriggerRule |
 
 async def _caused_by_bot(event: EventContext, actor: str | None) -> bool:
     if actor is not None and actor == await event.runtime.jira.bot_account_id():
+        metrics.LOOP_GUARD_REFUSALS.inc()
         log.debug("ignored: caused by the bot's own account")
         return True
     return False

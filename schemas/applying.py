@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.base import RequestModel
 from schemas.jobs import AppliedOperation, PlanOperation
@@ -23,6 +23,8 @@ MAX_SELECTED = 1000
 
 class ApplyBody(RequestModel):
     """`POST /jobs/{job_id}/apply`; the body may be left out."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ticket_keys": ["DEMO-3"]}]})
 
     async_mode: bool = Field(
         default=False, strict=True, description="Answer 202 with a job id at once instead of waiting."
@@ -55,7 +57,10 @@ class ApplyRequest(BaseModel):
 class TicketApplied(BaseModel):
     """What applying one ticket's plan did."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     ticket_key: str
+    """The ticket the apply job wrote."""
     outcome: Outcome = Field(
         description="`applied`: written; `already_applied`: Jira held it already; "
         "`conflict`: the ticket changed in Jira since the preview and was not overwritten."
@@ -64,7 +69,34 @@ class TicketApplied(BaseModel):
 
 
 class ApplyResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "source_job_id": "0b7c5e2a-4f1d-4e8b-9a63-5d2f8c1e7a40",
+                    "ticket_key": "DEMO-3",
+                    "outcome": "applied",
+                    "approved_by": None,
+                    "applied_tickets": 1,
+                    "already_applied_tickets": 0,
+                    "conflict_tickets": 0,
+                    "tickets": [{"ticket_key": "DEMO-3", "outcome": "applied", "changed_fields": []}],
+                    "operations": [
+                        {
+                            "op_id": "description",
+                            "outcome": {"ticket_key": "DEMO-3"},
+                            "applied_at": "2027-01-04T09:35:00Z",
+                        }
+                    ],
+                    "message": "Applied the plan of 1 ticket",
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     source_job_id: str
+    """The preview job whose plan was applied."""
     ticket_key: str | None = Field(default=None, description="The preview's ticket, for a single-ticket preview.")
     outcome: Outcome = Field(
         description="`conflict` if any ticket was in conflict, `already_applied` if Jira held every plan "
@@ -76,10 +108,15 @@ class ApplyResult(BaseModel):
         default_factory=list, description="One line per ticket, in the preview's order."
     )
     applied_tickets: int = 0
+    """Tickets whose changes were written now."""
     already_applied_tickets: int = 0
+    """Tickets another apply had already written (skipped)."""
     conflict_tickets: int = 0
+    """Tickets changed in Jira since the preview (skipped)."""
     operations: list[AppliedOperation] = Field(default_factory=list)
+    """The operations written, with Jira's outcomes."""
     message: str
+    """A sentence on the outcome, for people."""
 
 
 class StoredPlan(BaseModel):

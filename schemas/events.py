@@ -46,8 +46,12 @@ class JiraModel(BaseModel):
 class JiraUser(JiraModel):
     """A user as webhooks show it: Jira Cloud never includes the e-mail address."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     account_id: str | None = Field(default=None, alias="accountId")
+    """The user's Atlassian account id."""
     display_name: str | None = Field(default=None, alias="displayName")
+    """The user's name."""
 
 
 # --- issues ---------------------------------------------------------------------------
@@ -60,10 +64,16 @@ class JiraIssue(JiraModel):
     properties read the few standard fields Augment's rules use, and never raise.
     """
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: str
+    """Jira's identifier of the issue."""
     key: str = Field(pattern=TICKET_KEY_PATTERN)
+    """The issue key, such as DEMO-3."""
     self_url: str | None = Field(default=None, alias="self")
+    """Jira's REST address of the object."""
     fields: Annotated[dict[str, Any], _none_to(dict)] = Field(default_factory=dict)
+    """The issue's fields, as Jira sends them."""
 
     def _nested(self, field: str, attribute: str) -> str | None:
         value = self.fields.get(field)
@@ -154,13 +164,22 @@ def _adf_has_content(node: Any) -> bool:
 class ChangelogItem(JiraModel):
     """One changed field. For labels `from`/`to` are null and the *String values are space-separated lists."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     field: str | None = None
+    """The field's name."""
     fieldtype: str | None = None
+    """jira for a system field, custom for a custom field."""
     field_id: str | None = Field(default=None, alias="fieldId")
+    """The field's identifier."""
     from_value: str | None = Field(default=None, alias="from")
+    """The old value's identifier."""
     from_string: str | None = Field(default=None, alias="fromString")
+    """The old value as text."""
     to_value: str | None = Field(default=None, alias="to")
+    """The new value's identifier."""
     to_string: str | None = Field(default=None, alias="toString")
+    """The new value as text."""
 
     @property
     def is_labels(self) -> bool:
@@ -169,8 +188,12 @@ class ChangelogItem(JiraModel):
 
 
 class Changelog(JiraModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: str | None = None
+    """Jira's identifier of the change."""
     items: Annotated[list[ChangelogItem], _none_to(list)] = Field(default_factory=list)
+    """The fields that changed."""
 
     def labels_added(self) -> list[str]:
         """Labels in `toString` but not in `fromString`, in order, without duplicates."""
@@ -207,13 +230,22 @@ def _split_labels(value: str | None) -> list[str]:
 
 
 class JiraComment(JiraModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: str
+    """Jira's identifier of the comment."""
     self_url: str | None = Field(default=None, alias="self")
+    """Jira's REST address of the object."""
     author: JiraUser | None = None
+    """Who wrote the comment."""
     body: Annotated[Body, _none_to(str)] = ""
+    """The comment's text (wiki markup) or document (ADF)."""
     created: datetime | None = None
+    """When it was written."""
     updated: datetime | None = None
+    """When it was last edited."""
     update_author: JiraUser | None = Field(default=None, alias="updateAuthor")
+    """Who edited it last."""
 
     @property
     def body_is_empty(self) -> bool:
@@ -221,32 +253,54 @@ class JiraComment(JiraModel):
 
 
 class IssueLinkType(JiraModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: str | None = None
+    """Jira's identifier of the link type."""
     name: str | None = None
+    """The link type's name, such as Blocks."""
     outward_name: str | None = Field(default=None, alias="outwardName")
+    """How the source names the link (blocks)."""
     inward_name: str | None = Field(default=None, alias="inwardName")
+    """How the target names the link (is blocked by)."""
 
 
 class IssueLink(JiraModel):
     """Issue ids are kept as strings (Jira sends numbers here) so they compare with `JiraIssue.id`."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: str
+    """Jira's identifier of the link."""
     source_issue_id: str = Field(alias="sourceIssueId")
+    """The linking issue's identifier."""
     destination_issue_id: str = Field(alias="destinationIssueId")
+    """The linked issue's identifier."""
     issue_link_type: IssueLinkType | None = Field(default=None, alias="issueLinkType")
+    """What kind of link it is."""
 
 
 class Sprint(JiraModel):
     """Agile `SprintBean`; `id` stays an int as the agile API and JQL (`sprint = 5`) use it."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: int
+    """Jira's sprint identifier."""
     state: str
+    """The sprint's state: future, active or closed."""
     name: str
+    """The sprint's name."""
     start_date: datetime | None = Field(default=None, alias="startDate")
+    """When the sprint starts."""
     end_date: datetime | None = Field(default=None, alias="endDate")
+    """When the sprint ends."""
     complete_date: datetime | None = Field(default=None, alias="completeDate")
+    """When the sprint was closed."""
     origin_board_id: int | None = Field(default=None, alias="originBoardId")
+    """The board the sprint belongs to."""
     goal: str | None = None
+    """The sprint goal."""
 
 
 # --- events -----------------------------------------------------------------------------
@@ -259,12 +313,16 @@ _LAST_MILLISECOND = 253_402_300_799_999
 class WebhookEvent(JiraModel):
     """What every event carries. `user` is absent from comment, link and sprint events."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     webhook_event: str = Field(alias="webhookEvent")
     timestamp: int = Field(
         ge=0, le=_LAST_MILLISECOND, description="When Jira recorded the event, in epoch milliseconds."
     )
     user: JiraUser | None = None
+    """Who caused the event in Jira."""
     issue_event_type_name: str | None = None
+    """Jira's finer event type (issue_commented, issue_generic, ...), when it sends one."""
 
     @property
     def occurred_at(self) -> datetime:
@@ -282,8 +340,11 @@ class WebhookEvent(JiraModel):
 
 
 class IssueEvent(WebhookEvent):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     webhook_event: Literal["jira:issue_created", "jira:issue_updated"] = Field(alias="webhookEvent")
     issue: JiraIssue
+    """The issue as Jira sends it."""
 
     @property
     def ticket_key(self) -> str | None:
@@ -291,16 +352,24 @@ class IssueEvent(WebhookEvent):
 
 
 class IssueCreatedEvent(IssueEvent):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     webhook_event: Literal["jira:issue_created"] = Field(alias="webhookEvent")
+    """jira:issue_created."""
 
 
 class IssueUpdatedEvent(IssueEvent):
     """`changelog` is absent when nothing but a comment changed (`issue_event_type_name`
     `issue_commented` / `issue_comment_edited`); those carry the `comment` instead."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     webhook_event: Literal["jira:issue_updated"] = Field(alias="webhookEvent")
+    """jira:issue_updated."""
     changelog: Changelog | None = None
+    """The fields the update changed."""
     comment: JiraComment | None = None
+    """The comment added with the update, if any."""
 
     def labels_added(self) -> list[str]:
         return self.changelog.labels_added() if self.changelog else []
@@ -318,9 +387,14 @@ class IssueUpdatedEvent(IssueEvent):
 class CommentEvent(WebhookEvent):
     """`comment_created` / `comment_updated`; `issue` is trimmed to a few fields (no labels, no description)."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     webhook_event: Literal["comment_created", "comment_updated"] = Field(alias="webhookEvent")
+    """comment_created or comment_updated."""
     comment: JiraComment
+    """The comment as Jira sends it."""
     issue: JiraIssue
+    """The issue as Jira sends it."""
 
     @property
     def actor_account_id(self) -> str | None:
@@ -339,18 +413,27 @@ class CommentEvent(WebhookEvent):
 
 
 class IssueLinkCreatedEvent(WebhookEvent):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     webhook_event: Literal["issuelink_created"] = Field(alias="webhookEvent")
+    """issuelink_created."""
     issue_link: IssueLink = Field(alias="issueLink")
+    """The link created."""
 
 
 class SprintEvent(WebhookEvent):
     """Sprint lifecycle events; `sprint_updated` also carries the sprint as it was (`oldValue`)."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     webhook_event: Literal["sprint_created", "sprint_updated", "sprint_started", "sprint_closed", "sprint_deleted"] = (
         Field(alias="webhookEvent")
     )
+    """sprint_created, sprint_updated, sprint_started or sprint_closed."""
     sprint: Sprint
+    """The sprint as it is now."""
     old_value: Sprint | None = Field(default=None, alias="oldValue")
+    """The sprint before the change (sprint_updated)."""
 
 
 _EVENT_MODELS: tuple[type[WebhookEvent], ...] = (

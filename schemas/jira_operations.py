@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import RequestModel
 from schemas.keys import TicketKey
@@ -46,6 +46,20 @@ class TicketFieldsUpdate(RequestModel):
 
 
 class UpdateTicketRequest(TicketFieldsUpdate):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticket_key": "DEMO-3",
+                    "summary": "Schedule recurring exports (daily or weekly)",
+                    "mandays": 3,
+                    "links": [{"link_type": "Relates", "target_key": "DEMO-2"}],
+                    "update_jira": False,
+                }
+            ]
+        }
+    )
+
     ticket_key: TicketKey
     mandays: float | None = Field(
         default=None, ge=0, le=10_000, description="New mandays estimate (the `jira.mandays_custom_field`)."
@@ -53,23 +67,70 @@ class UpdateTicketRequest(TicketFieldsUpdate):
 
 
 class UpdateStoryTicketRequest(TicketFieldsUpdate):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "story_key": "DEMO-5",
+                    "parent_key": "DEMO-1",
+                    "description": "Only workspace admins may start an export; others see why the button is disabled.",
+                    "update_jira": False,
+                }
+            ]
+        }
+    )
+
     story_key: TicketKey = Field(description="A Story; another issue type answers 422.")
     parent_key: TicketKey | None = Field(default=None, description="The new parent epic.")
 
 
 class LinkCreated(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     link_type: str
+    """The link type, such as Relates."""
     source_key: str = Field(description="The ticket the link type's outward phrase starts from (`blocks`).")
     target_key: str
+    """The issue linked to."""
     status: Literal["created", "already_exists"]
+    """Whether the link was made or already there."""
 
 
 class TicketUpdateResult(BaseModel):
     """The answer of both endpoints, preview or update."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": True,
+                    "ticket_key": "DEMO-3",
+                    "updated_in_jira": False,
+                    "updates_applied": {"summary": True, "mandays": True},
+                    "links_created": [],
+                    "preview": {
+                        "ticket_key": "DEMO-3",
+                        "current_summary": "Schedule recurring exports",
+                        "new_summary": "Schedule recurring exports (daily or weekly)",
+                        "current_mandays": None,
+                        "new_mandays": 3.0,
+                        "links": [
+                            {"link_type": "Relates", "target_key": "DEMO-2", "direction": "outward", "exists": False}
+                        ],
+                    },
+                    "message": "Preview: Ticket DEMO-3 would be updated. Set update_jira=true to commit.",
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     success: bool
+    """Whether the work succeeded."""
     ticket_key: str
+    """The Jira issue key, such as DEMO-3."""
     updated_in_jira: bool
+    """Whether Jira was changed (false for a preview)."""
     updates_applied: dict[str, bool] = Field(
         description="Per field asked for (`summary`, `description`, `test_cases`, `mandays`, `parent_key`): "
         "in a preview, whether it would change; after an update, whether Jira now holds the new value."
@@ -80,10 +141,28 @@ class TicketUpdateResult(BaseModel):
         "asked for; `links`: the links asked for, each with `exists`."
     )
     message: str
+    """A sentence on the outcome, for people."""
 
 
 class CreateTicketRequest(RequestModel):
     """`POST /jira/create-ticket`: a Task under an epic, split from a story."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "parent_key": "DEMO-1",
+                    "story_key": "DEMO-3",
+                    "summary": "Run scheduled exports from a daily job",
+                    "description": "A job that starts each due export and records its outcome.",
+                    "test_cases": "1. A daily schedule runs once a day.",
+                    "blocks": ["DEMO-6"],
+                    "mandays": 2,
+                    "create_ticket": False,
+                }
+            ]
+        }
+    )
 
     parent_key: TicketKey = Field(description="The epic the task goes under (an Epic; another type answers 422).")
     summary: str = Field(min_length=1, max_length=255, description="The task's summary.")
@@ -114,9 +193,41 @@ class CreateTicketRequest(RequestModel):
 class TicketCreateResult(BaseModel):
     """The answer of `POST /jira/create-ticket`, preview or create."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": True,
+                    "ticket_key": None,
+                    "created_in_jira": False,
+                    "marker": "augment-0b7c5e2a4f1d",
+                    "story_link_type": "Work item split",
+                    "links_created": [],
+                    "preview": {
+                        "project": "DEMO",
+                        "parent_key": "DEMO-1",
+                        "summary": "Run scheduled exports from a daily job",
+                        "mandays": 2.0,
+                        "links": [
+                            {"link_type": "Work item split", "source_key": "DEMO-3", "target_key": "TASK"},
+                            {"link_type": "Blocks", "source_key": "TASK", "target_key": "DEMO-6"},
+                        ],
+                    },
+                    "message": (
+                        "Preview: a Task under DEMO-1 split from DEMO-3 would be created. Set "
+                        "create_ticket=true to create it."
+                    ),
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     success: bool
+    """Whether the work succeeded."""
     ticket_key: str | None = Field(description="The created task; null in a preview.")
     created_in_jira: bool
+    """Whether the issue was created (false for a preview)."""
     marker: str = Field(
         description="The label the task carries (`augment-<first 12 hex digits of the job id>`): "
         "how a retry finds it instead of creating it again, and how users find it (`labels = <marker>`)."
@@ -128,3 +239,4 @@ class TicketCreateResult(BaseModel):
         "be set, and `links`: each link to make (`link_type`, `source_key`, `target_key`; `TASK` for the new one)."
     )
     message: str
+    """A sentence on the outcome, for people."""

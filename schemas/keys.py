@@ -23,7 +23,7 @@ JOB_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 TicketKey = Annotated[
     str,
     StringConstraints(max_length=TICKET_KEY_MAX_LENGTH, pattern=TICKET_KEY_PATTERN),
-    Field(description="A Jira issue key: project key + `-` + number.", examples=["PROJ-123"]),
+    Field(description="A Jira issue key: project key + `-` + number.", examples=["DEMO-3"]),
 ]
 JobId = Annotated[
     str,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Self, TypeVar
 
-from pydantic import BaseModel, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 # Jira's summary limit; titles become summaries.
@@ -316,10 +316,16 @@ def _cycle(tasks: list[GeneratedTask]) -> list[str]:
 
 
 class GeneratedTest(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     title: str = Field(min_length=1, max_length=TITLE_MAX)
+    """The test case's title."""
     type: TestType
+    """The kind of test."""
     steps: list[str] = Field(min_length=1, max_length=MAX_STEPS)
+    """The test's steps, in order."""
     expected_result: str = Field(min_length=1, max_length=TEXT_MAX)
+    """What passing looks like."""
 
 
 class GeneratedTests(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from schemas.base import RequestModel
 from schemas.keys import TicketKey
@@ -20,7 +20,7 @@ SPRINT_STATES: tuple[SprintState, ...] = ("future", "active", "closed")
 MAX_ID = 2**53  # Jira ids are JSON numbers
 MAX_ASSIGN = 1000
 MAX_GOAL = 2000
-SprintId = Annotated[int, Field(ge=1, le=MAX_ID, description="A Jira sprint id.", examples=[123])]
+SprintId = Annotated[int, Field(ge=1, le=MAX_ID, description="A Jira sprint id.", examples=[2])]
 BoardId = Annotated[int, Field(ge=1, le=MAX_ID, description="A Jira board id.", examples=[1])]
 SprintName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Goal = Annotated[str, StringConstraints(max_length=MAX_GOAL)]
@@ -59,13 +59,37 @@ class SprintListQuery(BaseModel):
 
 
 class Sprint(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "name": "DEMO Sprint 2",
+                    "state": "active",
+                    "start_date": "2026-11-27",
+                    "end_date": "2026-12-11",
+                    "board_id": 1,
+                    "goal": "Scheduled exports",
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     id: int
+    """Jira's sprint identifier."""
     name: str
+    """The sprint's name."""
     state: SprintState
+    """The sprint's state: future, active or closed."""
     start_date: date | None = None
+    """When the sprint starts (ISO 8601)."""
     end_date: date | None = None
+    """When the sprint ends (ISO 8601)."""
     board_id: int | None = None
+    """The board the sprint belongs to."""
     goal: str | None = None
+    """The sprint goal."""
 
     @classmethod
     def from_jira(cls, sprint: dict[str, Any]) -> Sprint:
@@ -88,30 +112,63 @@ class Sprint(BaseModel):
 class CreateSprintRequest(RequestModel):
     """`POST /sprint/create`: a new sprint (Jira makes it `future`); written at once."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "DEMO Sprint 5",
+                    "board_id": 1,
+                    "start_date": "2027-01-04",
+                    "end_date": "2027-01-15",
+                    "goal": "Checkout payments end to end",
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     name: SprintName
+    """The new sprint's name."""
     board_id: BoardId
     start_date: date | None = None
+    """The first day (ISO 8601)."""
     end_date: date | None = None
+    """The last day (ISO 8601)."""
     goal: Goal | None = None
+    """The sprint goal."""
 
 
 class UpdateSprintRequest(RequestModel):
     """`PUT /sprint/{sprint_id}`: the fields given change, the others are kept; written at once."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"goal": "Ship the export history page"}]}, use_attribute_docstrings=True
+    )
+
     name: SprintName | None = None
+    """A new name."""
     start_date: date | None = None
+    """A new start (ISO 8601)."""
     end_date: date | None = None
+    """A new end (ISO 8601)."""
     goal: Goal | None = None
+    """A new goal."""
     state: SprintState | None = Field(
         default=None, description="`active` starts a future sprint (it needs both dates), `closed` completes one."
     )
 
 
 class SprintIssue(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     key: str
+    """The Jira issue key."""
     summary: str = ""
+    """The issue's summary in Jira."""
     status: str | None = None
+    """The issue's workflow status."""
     type: str | None = None
+    """The issue type."""
     assignee: str | None = Field(default=None, description="The assignee's display name.")
     estimate: float | None = Field(
         default=None, description="Mandays, else Story points, when that field is known (`jira.fields`)."
@@ -119,16 +176,47 @@ class SprintIssue(BaseModel):
 
 
 class SprintIssues(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sprint_id": 2,
+                    "total_issues": 1,
+                    "issues": [
+                        {
+                            "key": "DEMO-3",
+                            "summary": "Schedule recurring exports",
+                            "status": "In Progress",
+                            "type": "Story",
+                            "assignee": "Sam Developer",
+                            "estimate": 8.0,
+                        }
+                    ],
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     sprint_id: int
+    """The sprint."""
     total_issues: int
+    """How many issues the sprint holds."""
     issues: list[SprintIssue]
+    """The sprint's issues."""
 
 
 class AssignRequest(RequestModel):
     """`POST /sprint/{sprint_id}/assign`; a preview unless `dry_run` is false."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"issue_keys": ["DEMO-12", "DEMO-16"], "dry_run": True}]},
+        use_attribute_docstrings=True,
+    )
+
     sprint_id: SprintId | None = Field(default=None, description="If given, the same as in the path.")
     issue_keys: list[TicketKey] = Field(min_length=1, max_length=MAX_ASSIGN)
+    """The issues to move into the sprint, such as DEMO-12."""
     dry_run: bool = Field(default=True, strict=True, description="Preview only; false moves the issues.")
     async_mode: bool = Field(
         default=False, strict=True, description="Answer 202 with a job id at once instead of waiting."
@@ -144,11 +232,34 @@ class AssignRequest(RequestModel):
 
 
 class AssignResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": True,
+                    "sprint_id": 2,
+                    "issue_keys": ["DEMO-12", "DEMO-16"],
+                    "assigned_in_jira": False,
+                    "message": "Preview: Tickets would be assigned. Set dry_run=false to commit.",
+                    "already_in_sprint": [],
+                    "moved": [],
+                    "chunks": [],
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     success: bool
+    """Whether every issue was moved."""
     sprint_id: int
+    """The sprint the issues were moved into."""
     issue_keys: list[str]
+    """The issues moved."""
     assigned_in_jira: bool
+    """Whether Jira was changed."""
     message: str
+    """A sentence on the outcome, for people."""
     already_in_sprint: list[str] = Field(
         default_factory=list, description="Of `issue_keys`, those in the sprint before this call."
     )

@@ -20,7 +20,7 @@ import unicodedata
 from collections import Counter
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from schemas.base import RequestModel
 
@@ -32,7 +32,7 @@ MAX_SPRINT_DAYS = 60
 TeamId = Annotated[
     str,
     StringConstraints(max_length=64, pattern=TEAM_ID_PATTERN),
-    Field(description="A slug: 1–64 characters of a-z, 0-9 and -.", examples=["payments-core"]),
+    Field(description="A slug: 1–64 characters of a-z, 0-9 and -.", examples=["demo"]),
 ]
 AccountId = Annotated[
     str,
@@ -65,11 +65,14 @@ class TeamMember(RequestModel):
 class TeamFields(RequestModel):
     """What a team is, without its id."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     name: Name = Field(description="The team's name.")
     default_sprint_days: int = Field(
         default=10, ge=1, le=MAX_SPRINT_DAYS, strict=True, description="The team's usual sprint, in working days."
     )
     members: list[TeamMember] = Field(default_factory=list, max_length=MAX_MEMBERS)
+    """The team's members and their skills."""
 
     @field_validator("members")
     @classmethod
@@ -84,7 +87,41 @@ class TeamFields(RequestModel):
 class TeamCreate(TeamFields):
     """`POST /teams`: `id` optional (derived from the name)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "demo",
+                    "name": "Demo Team",
+                    "default_sprint_days": 10,
+                    "members": [
+                        {
+                            "name": "Sam Developer",
+                            "account_id": "712020:5d2c7b8e-1a3f-4e6d-8c9b-000000000003",
+                            "skill": "Backend",
+                            "capacity_days_per_sprint": 8,
+                        },
+                        {
+                            "name": "Alex Admin",
+                            "account_id": "712020:3f0e6a9c-5a1b-4c7d-9e2f-000000000002",
+                            "skill": "Frontend",
+                            "capacity_days_per_sprint": 6,
+                        },
+                        {
+                            "name": "Kim Tester",
+                            "account_id": "712020:9a8b7c6d-5e4f-4a3b-2c1d-000000000004",
+                            "skill": "QA",
+                            "capacity_days_per_sprint": 7.5,
+                        },
+                    ],
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     id: TeamId | None = Field(default=None, validate_default=True)
+    """The team's identifier; derived from its name when left out."""
 
     @field_validator("id")
     @classmethod
@@ -100,20 +137,87 @@ class TeamCreate(TeamFields):
 class TeamReplace(TeamFields):
     """`PUT /teams/{id}`: the whole team; an `id` in the body must be the path's."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Demo Team",
+                    "default_sprint_days": 10,
+                    "members": [
+                        {
+                            "name": "Sam Developer",
+                            "account_id": "712020:5d2c7b8e-1a3f-4e6d-8c9b-000000000003",
+                            "skill": "Backend",
+                            "capacity_days_per_sprint": 8,
+                        },
+                        {
+                            "name": "Alex Admin",
+                            "account_id": "712020:3f0e6a9c-5a1b-4c7d-9e2f-000000000002",
+                            "skill": "Frontend",
+                            "capacity_days_per_sprint": 4,
+                        },
+                        {
+                            "name": "Kim Tester",
+                            "account_id": "712020:9a8b7c6d-5e4f-4a3b-2c1d-000000000004",
+                            "skill": "QA",
+                            "capacity_days_per_sprint": 7.5,
+                        },
+                    ],
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     id: TeamId | None = None
+    """The team's identifier; must match the path when given."""
 
 
 class Team(BaseModel):
     """A team as stored in `augment_teams`."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: TeamId
     name: str
+    """The team's name."""
     default_sprint_days: int
+    """Working days in one of the team's sprints."""
     members: list[TeamMember]
+    """The team's members and their skills."""
 
 
 class TeamView(Team):
     """A team as answered: the stored team and figures derived from it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "demo",
+                    "name": "Demo Team",
+                    "default_sprint_days": 10,
+                    "members": [
+                        {
+                            "name": "Sam Developer",
+                            "account_id": "712020:5d2c7b8e-1a3f-4e6d-8c9b-000000000003",
+                            "skill": "Backend",
+                            "capacity_days_per_sprint": 8.0,
+                        },
+                        {
+                            "name": "Kim Tester",
+                            "account_id": "712020:9a8b7c6d-5e4f-4a3b-2c1d-000000000004",
+                            "skill": "QA",
+                            "capacity_days_per_sprint": 7.5,
+                        },
+                    ],
+                    "revision": 1,
+                    "capacity_per_skill": {"Backend": 8.0, "QA": 7.5},
+                    "total_capacity_days": 15.5,
+                }
+            ]
+        }
+    )
 
     revision: int = Field(description="The stored revision; send it as `If-Match` to replace only this version.")
     capacity_per_skill: dict[str, float] = Field(
@@ -133,5 +237,41 @@ class TeamListQuery(RequestModel):
 
 
 class TeamList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "teams": [
+                        {
+                            "id": "demo",
+                            "name": "Demo Team",
+                            "default_sprint_days": 10,
+                            "members": [
+                                {
+                                    "name": "Sam Developer",
+                                    "account_id": "712020:5d2c7b8e-1a3f-4e6d-8c9b-000000000003",
+                                    "skill": "Backend",
+                                    "capacity_days_per_sprint": 8.0,
+                                },
+                                {
+                                    "name": "Kim Tester",
+                                    "account_id": "712020:9a8b7c6d-5e4f-4a3b-2c1d-000000000004",
+                                    "skill": "QA",
+                                    "capacity_days_per_sprint": 7.5,
+                                },
+                            ],
+                            "revision": 1,
+                            "capacity_per_skill": {"Backend": 8.0, "QA": 7.5},
+                            "total_capacity_days": 15.5,
+                        }
+                    ],
+                    "total": 1,
+                }
+            ]
+        },
+        use_attribute_docstrings=True,
+    )
+
     teams: list[TeamView]
+    """The teams."""
     total: int = Field(description="Teams in the database.")

@@ -16,8 +16,8 @@ SUPERSEDED = "job claimed by a later delivery"
 async def test_a_stalled_workers_job_is_taken_over_once_and_the_stalled_run_stops(
     aiohttp_client, nats_url: str, augment_processes
 ) -> None:
-    settings = make_settings(nats_url, limits={"ack_wait_seconds": 1})
-    env = service_environment(settings)
+    settings = make_settings(nats_url, limits={"ack_wait_seconds": 1}, worker={"allow_stall": True})
+    env = service_environment(settings, WORKER_ALLOW_STALL="true")
     workers = await start_workers(augment_processes, env, 2)
     api = await aiohttp_client(create_app(settings, with_worker=False))
     response = await api.post(
@@ -43,8 +43,8 @@ async def test_a_stalled_workers_job_is_taken_over_once_and_the_stalled_run_stop
 async def test_a_redelivery_to_the_stalled_worker_itself_waits_for_its_run(
     aiohttp_client, nats_url: str, augment_processes
 ) -> None:
-    settings = make_settings(nats_url, limits={"ack_wait_seconds": 1})
-    workers = await start_workers(augment_processes, service_environment(settings), 1)
+    settings = make_settings(nats_url, limits={"ack_wait_seconds": 1}, worker={"allow_stall": True})
+    workers = await start_workers(augment_processes, service_environment(settings, WORKER_ALLOW_STALL="true"), 1)
     (worker,) = workers.alive.values()
     api = await aiohttp_client(create_app(settings, with_worker=False))
     response = await api.post(
@@ -56,3 +56,10 @@ async def test_a_redelivery_to_the_stalled_worker_itself_waits_for_its_run(
     assert job["status"] == "completed", job["error"]
     assert job["deliveries"] == 1  # the redelivery never claimed it
     assert "job redelivered while it runs here" in worker.output
+
+
+async def test_stalling_a_worker_is_refused_unless_allowed(aiohttp_client, nats_url: str) -> None:
+    api = await aiohttp_client(create_app(make_settings(nats_url), with_worker=False))
+    response = await api.post("/diagnostics/ping", json={"stall_seconds": 1, "async_mode": True})
+    assert response.status == 422
+    assert (await response.json())["detail"][0]["loc"] == ["body", "stall_seconds"]

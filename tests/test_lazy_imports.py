@@ -1,6 +1,7 @@
 """What a process loads before it does any work: every route table and pipeline, but none of
 the heavy libraries only some work needs (OR-Tools ~90 MiB, matplotlib ~60 MiB, the LLM SDKs
-~90 MiB together). They load on first use, so an idle `augment serve` stays small."""
+~90 MiB together, atlassian-python-api ~10 MiB). They load on first use, so an idle
+`augment serve` stays small."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("ortools", "matplotlib", "numpy", "openai", "anthropic", "google.genai")
+HEAVY = ("ortools", "matplotlib", "numpy", "openai", "anthropic", "google.genai", "atlassian")
 
 LOAD_EVERYTHING = """
 import json, sys

@@ -21,19 +21,21 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from atlassian import Confluence
-from atlassian.errors import ApiError
 
 from bot.config import Settings
 from bot.documents.page_urls import is_tiny_link, page_id_from_url
 from bot.documents.storage_text import storage_to_text
+
+if TYPE_CHECKING:
+    from atlassian import Confluence
 
 T = TypeVar("T")
 
@@ -92,17 +94,11 @@ class DocumentReader:
         self._site = _site_root(url)
         self._links_site = _site_root(site_url) if site_url else ""
         self._executor = executor
-        self._confluence = Confluence(
-            url=f"{self._site}/wiki",
-            username=email,
-            password=token,
-            cloud=False,
-            # The client keeps whole seconds (and rejects 0): round up.
-            timeout=max(1, math.ceil(timeout)),
-            # It sleeps out a 429's Retry-After on our thread; never longer than a call
-            # may take (its default is 30 minutes).
-            max_backoff_seconds=max(1, math.ceil(timeout)),
-        )
+        self._credentials = (email, token)
+        # The client keeps whole seconds (and rejects 0): round up.
+        self._timeout = max(1, math.ceil(timeout))
+        self._confluence: Confluence | None = None  # made by the first read (`_client`)
+        self._making_client = threading.Lock()  # reads run on several threads at once
         self._fetches: dict[str, asyncio.Task[_Page | _Failure]] = {}
 
     async def read(self, page_url: str) -> Document:
@@ -181,10 +177,33 @@ class DocumentReader:
             return await asyncio.to_thread(function, argument)
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, argument)
 
+    def _client(self) -> Confluence:
+        """atlassian-python-api, imported with the first page read: about 10 MiB a process that
+        only checks links (the API) never needs."""
+        with self._making_client:
+            if self._confluence is not None:
+                return self._confluence
+            from atlassian import Confluence
+
+            email, token = self._credentials
+            self._confluence = Confluence(
+                url=f"{self._site}/wiki",
+                username=email,
+                password=token,
+                cloud=False,
+                timeout=self._timeout,
+                # It sleeps out a 429's Retry-After on our thread; never longer than a call
+                # may take (its default is 30 minutes).
+                max_backoff_seconds=self._timeout,
+            )
+            return self._confluence
+
     def _load(self, page_id: str) -> _Page | _Failure:
         """On a worker thread: fetch the page and convert its body."""
+        from atlassian.errors import ApiError
+
         try:
-            page = self._confluence.get_page_by_id(page_id, expand="body.storage")
+            page = self._client().get_page_by_id(page_id, expand="body.storage")
         except ApiError as error:
             # get_page_by_id turns a 404 into ApiError, keeping the HTTPError as reason.
             response = getattr(error.reason, "response", None)

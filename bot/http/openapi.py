@@ -86,7 +86,7 @@ def _operation(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
     if endpoint.body is not None:
         operation["requestBody"] = {
             "required": endpoint.body_required,
-            "content": {"application/json": {"schema": refs[endpoint.body, "validation"]}},
+            "content": {"application/json": _media(refs[endpoint.body, "validation"], endpoint.body, "validation")},
         }
     if endpoint.public:
         operation["security"] = []
@@ -118,30 +118,54 @@ def _parameter(name: str, where: str, schema: dict[str, Any], *, required: bool)
 
 
 def _responses(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
-    answers: dict[int, tuple[str, dict[str, Any]]] = {}
+    # status → (description, schema, the model whose example it shows)
+    answers: dict[int, tuple[str, dict[str, Any], type[BaseModel] | None]] = {}
     success_schema = refs[endpoint.response, "serialization"] if endpoint.response else {}
-    answers[endpoint.status] = (STATUS_TEXT.get(endpoint.status, "OK"), success_schema)
+    answers[endpoint.status] = (STATUS_TEXT.get(endpoint.status, "OK"), success_schema, endpoint.response)
+
+    def error(text: str, model: type[BaseModel]) -> tuple[str, dict[str, Any], type[BaseModel] | None]:
+        return text, refs[model, "serialization"], model
+
     for status, (text, model) in endpoint.responses.items():
         # Every 422 is a list of field errors (FieldInvalidError), whoever documents it.
         default = ValidationErrorResponse if status == 422 else ErrorResponse
-        answers[status] = (text, refs[model or default, "serialization"])
+        answers[status] = error(text, model or default)
     if endpoint.body is not None or endpoint.query is not None or endpoint.path_params is not None:
-        answers.setdefault(422, (STATUS_TEXT[422], refs[ValidationErrorResponse, "serialization"]))
+        answers.setdefault(422, error(STATUS_TEXT[422], ValidationErrorResponse))
     if endpoint.body is not None:
-        answers.setdefault(400, (STATUS_TEXT[400], refs[ErrorResponse, "serialization"]))
-        answers.setdefault(415, (STATUS_TEXT[415], refs[ErrorResponse, "serialization"]))
+        answers.setdefault(400, error(STATUS_TEXT[400], ErrorResponse))
+        answers.setdefault(415, error(STATUS_TEXT[415], ErrorResponse))
     if not endpoint.public:
-        answers.setdefault(401, (STATUS_TEXT[401], refs[ErrorResponse, "serialization"]))
+        answers.setdefault(401, error(STATUS_TEXT[401], ErrorResponse))
     if endpoint.uses_nats:
-        answers.setdefault(503, (STATUS_TEXT[503], refs[ErrorResponse, "serialization"]))
+        answers.setdefault(503, error(STATUS_TEXT[503], ErrorResponse))
     if endpoint.media_type != "application/json":
-        answers[endpoint.status] = (answers[endpoint.status][0], {"type": "string", "format": "binary"})
+        answers[endpoint.status] = (answers[endpoint.status][0], {"type": "string", "format": "binary"}, None)
     return {
         # A 204 has no body, so no content to describe.
         str(status): {"description": text}
-        | ({} if status == 204 else {"content": {_media_type(endpoint, status): {"schema": schema}}})
-        for status, (text, schema) in sorted(answers.items())
+        | (
+            {}
+            if status == 204
+            else {"content": {_media_type(endpoint, status): _media(schema, model, "serialization")}}
+        )
+        for status, (text, schema, model) in sorted(answers.items())
     }
+
+
+def _media(schema: dict[str, Any], model: type[BaseModel] | None, mode: JsonSchemaMode) -> dict[str, Any]:
+    """A media type object whose `example` is the first of the model's own examples (`json_schema_extra`),
+    which Swagger UI puts in "Try it out" and ReDoc shows beside the schema. An answer's example is
+    the model's own serialization of it: computed fields and defaults included, as the API sends it."""
+    media: dict[str, Any] = {"schema": schema}
+    extra = model.model_config.get("json_schema_extra") if model is not None else None
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    if model is not None and isinstance(examples, list) and examples:
+        example = examples[0]
+        if mode == "serialization":
+            example = model.model_validate(example).model_dump(mode="json", by_alias=True)
+        media["example"] = example
+    return media
 
 
 def _media_type(endpoint: Endpoint, status: int) -> str:

@@ -10,6 +10,7 @@ import structlog
 from nats import errors
 from nats.aio.client import AUTHORIZATION_VIOLATION, PERMISSIONS_ERR, STALE_CONNECTION, Client
 
+from bot import metrics
 from bot.jetstream.credentials import ConnectOptions, NatsCredentials
 
 log = structlog.get_logger(__name__)
@@ -114,6 +115,7 @@ async def connect(
             f"cannot reach NATS at {', '.join(servers)} within {startup_timeout:.0f}s: {err or type(err).__name__}"
         ) from err
     events.client = client
+    metrics.watch_nats(client)  # augment_nats_connected reads its state at each scrape
     # The bounded attempts above only cover the start; a running service never gives up.
     client.options["max_reconnect_attempts"] = -1
     return client

@@ -30,6 +30,7 @@ from jira import JIRA, JIRAError
 from requests.adapters import HTTPAdapter
 from urllib3 import encode_multipart_formdata
 
+from bot import metrics
 from bot.config import JiraSettings
 from bot.logs import redact
 
@@ -256,17 +257,27 @@ class JiraClient:
         attempts = self.attempts
         for attempt in range(1, attempts + 1):
             try:
-                return await loop.run_in_executor(self._pool, self._run, call)
+                answer = await loop.run_in_executor(self._pool, self._run, call)
             except JIRAError as err:
                 delay = _retry_delay(err.status_code, _retry_after(err), attempt)
-                if delay is None or attempt == attempts or (err.status_code != 429 and not repeatable):
+                final = delay is None or attempt == attempts or (err.status_code != 429 and not repeatable)
+                if err.status_code == 429:
+                    metrics.JIRA_RATE_LIMITED.inc()
+                else:
+                    (metrics.JIRA_ERROR if final else metrics.JIRA_RETRIED).inc()
+                if final or delay is None:
                     raise _as_error(action, err) from None
                 log.warning("jira call failed; retrying", action=action, status=err.status_code, delay=delay)
             except (requests.ConnectionError, requests.Timeout) as err:
                 if attempt == attempts or not repeatable:
+                    metrics.JIRA_ERROR.inc()
                     raise JiraError(f"Jira did not answer ({action}): {redact(type(err).__name__)}") from None
                 delay = backoff_seconds(attempt)
+                metrics.JIRA_RETRIED.inc()
                 log.warning("jira unreachable; retrying", action=action, delay=delay)
+            else:
+                metrics.JIRA_OK.inc()
+                return answer
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 

@@ -22,6 +22,7 @@ import structlog
 from nats.js import JetStreamContext
 from pydantic import BaseModel
 
+from bot import metrics
 from bot.jetstream import layout
 from bot.jobs import transitions
 from bot.jobs.replies import announce_end
@@ -110,6 +111,7 @@ class JobQueue:
         before, after = change.before, change.after
         if before.status.is_final:
             raise JobAlreadyFinishedError(before)
+        metrics.job_end(after.job_type.value, JobStatus.cancelled.value).inc()
         if before.status is JobStatus.started:
             # No worker holds it: release its tickets and drop it from the queue now.
             await self._store.release_tickets(after)

@@ -36,6 +36,7 @@ import asyncio
 import json
 import os
 import socket
+import time
 from collections.abc import Awaitable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,7 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
+from bot import metrics
 from bot.config import check_rule_actions
 from bot.events import EventConsumer
 from bot.jetstream import layout
@@ -159,6 +161,8 @@ class Worker:
                 await message.nak(delay=self._limits.ack_wait_seconds)
                 return
             self._running.add(job_id)
+            if message.metadata.num_delivered > 1:
+                metrics.JOB_REDELIVERIES.inc()
             try:
                 claimed = await self._claim(job_id, message)
                 if claimed is not None:
@@ -198,6 +202,7 @@ class Worker:
             structlog.contextvars.bind_contextvars(ticket_key=record.ticket_keys[0])
         context = JobContext(self._runtime, claimed, record.attempts, self.identity)
         heartbeat = asyncio.create_task(keep_claimed(message, self._limits.ack_wait_seconds))
+        started = time.perf_counter()
         try:
             result = await _within(self._timeout(route), route.handler(context))
         except JobCancelledError:
@@ -209,16 +214,20 @@ class Worker:
             await asyncio.shield(self._hand_back(record.job_id, message))
             raise
         except Exception as err:
-            await self._failed(record.job_id, err, message)
+            ended = await self._failed(record.job_id, err, message)
+            if ended:
+                metrics.job_duration(record.job_type.value).observe(time.perf_counter() - started)
         else:
-            await self._complete(context, result, message)
+            if await self._complete(context, result, message):
+                metrics.job_duration(record.job_type.value).observe(time.perf_counter() - started)
         finally:
             heartbeat.cancel()
 
     def _timeout(self, route: JobRoute) -> float:
         return route.timeout_seconds or self._limits.job_timeout_seconds
 
-    async def _complete(self, context: JobContext, result: Any, message: Msg) -> None:
+    async def _complete(self, context: JobContext, result: Any, message: Msg) -> bool:
+        """Whether this run completed the job."""
         payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
         complete = partial(
             transitions.complete, now=self._clock.now(), result=payload, delivery=context.record.deliveries
@@ -226,42 +235,47 @@ class Worker:
         record = (await self._store.update(context.job_id, complete, known=context.latest)).after
         if record.deliveries != context.record.deliveries:
             log.warning("job claimed by a later delivery; this run's result is dropped")
-            return
+            return False
         await self._finish(record, message)
         log.info("job completed", status=record.status.value)
+        if record.status is not JobStatus.completed:
+            return False  # cancelled meanwhile: counted by whoever cancelled it
+        metrics.job_end(record.job_type.value, JobStatus.completed.value).inc()
+        return True
 
     async def _finish(self, record: JobRecord, message: Msg) -> None:
         await self._store.release_tickets(record)
         await announce_end(self._js, record)
         await message.ack()
 
-    async def _failed(self, job_id: str, err: Exception, message: Msg) -> None:
-        """The handler raised: a permanent error fails the job now, anything else is a failed attempt."""
+    async def _failed(self, job_id: str, err: Exception, message: Msg) -> bool:
+        """The handler raised: a permanent error fails the job now, anything else is a failed attempt.
+        Whether the job ended failed."""
         concerns = err.concerns() if isinstance(err, JobError) else {}
         with structlog.contextvars.bound_contextvars(**concerns):
             if isinstance(err, PermanentJobError):
-                await self._fail(job_id, _describe(err), message, status=http_status(type(err)))
-            else:
-                await self._attempt_failed(job_id, _describe(err), message)
+                return await self._fail(job_id, _describe(err), message, status=http_status(type(err)))
+            return await self._attempt_failed(job_id, _describe(err), message)
 
-    async def _attempt_failed(self, job_id: str, reason: str, message: Msg) -> None:
-        """Retry after the backoff, or fail the job when this was its last attempt."""
+    async def _attempt_failed(self, job_id: str, reason: str, message: Msg) -> bool:
+        """Retry after the backoff, or fail the job when this was its last attempt (True)."""
         limits = self._limits
         change = partial(transitions.fail_attempt, now=self._clock.now(), reason=reason, limits=limits)
         updated = await self._store.update(job_id, change)
         record = updated.after
         if record.status is JobStatus.failed and not updated.before.status.is_final:
             await self._bury(record, message)
-            return
+            return True
         if record.status.is_final:  # cancelled meanwhile
             await self._finish(record, message)
-            return
+            return False
         delay = transitions.retry_delay(limits, record.failed_attempts)
         log.warning("job attempt failed; will retry", attempt=record.attempts, delay=delay, error=reason)
         await message.nak(delay=delay)
+        return False
 
-    async def _fail(self, job_id: str, reason: str, message: Msg | None, status: int | None = None) -> None:
-        """Fail the job now, whatever its attempts."""
+    async def _fail(self, job_id: str, reason: str, message: Msg | None, status: int | None = None) -> bool:
+        """Fail the job now, whatever its attempts; whether this call failed it."""
         try:
             fail = partial(transitions.fail, now=self._clock.now(), reason=reason, status=status)
             updated = await self._store.update(job_id, fail)
@@ -269,8 +283,10 @@ class Worker:
             updated = None
         if updated is not None and updated.after.status is JobStatus.failed and not updated.before.status.is_final:
             await self._bury(updated.after, message)
-        elif message is not None:
+            return True
+        if message is not None:
             await message.term()
+        return False
 
     async def _bury(self, record: JobRecord, message: Msg | None) -> None:
         """A job that just failed: keep it in the dead-letter stream, free its tickets, say so."""
@@ -280,6 +296,8 @@ class Worker:
             headers={layout.MESSAGE_ID_HEADER: layout.dead_letter_message_id(record.job_id)},
             stream=layout.DEAD_LETTER_STREAM,
         )
+        metrics.DEAD_LETTERS.inc()
+        metrics.job_end(record.job_type.value, JobStatus.failed.value).inc()
         await self._store.release_tickets(record)
         await announce_end(self._js, record)
         log.error("job failed", error=record.error)

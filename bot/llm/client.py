@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic_core.core_schema import ErrorType
 
+from bot import metrics
 from bot.config import Settings
 from bot.llm.catalogue import DEFAULT_BASE_URLS, PROVIDER_SETTINGS, PROVIDERS, ModelChoice
 from bot.llm.types import Answer, LlmConfigError, LlmOutputError, Prompt, Reply, Turn, Usage
@@ -91,7 +92,21 @@ class Llm:
     ) -> Reply:
         adapter = self._adapter(choice)
         async with self._limits[choice.provider]:
-            return await adapter.send(choice.model, system, turns, output)
+            try:
+                reply = await adapter.send(choice.model, system, turns, output)
+            except Exception:
+                metrics.count_llm(choice.provider, choice.model, ok=False)
+                raise
+        usage = self._usage(choice.model, [reply])
+        metrics.count_llm(
+            choice.provider,
+            choice.model,
+            ok=True,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=usage.cost_usd,
+        )
+        return reply
 
     def _adapter(self, choice: ModelChoice) -> Adapter:
         """The provider's adapter, built on first use; LlmConfigError if its key is not configured."""

@@ -21,12 +21,17 @@ class Clock:
 
 def platform_time(moment: datetime) -> str:
     """REST platform format: ``2019-02-27T14:30:19.009+0000``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    return f"{_seconds(moment)}.{moment.microsecond // 1000:03d}+0000"
 
 
 def agile_time(moment: datetime) -> str:
     """Agile format: ``2015-04-11T15:22:00.000+00:00``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+    return f"{_seconds(moment)}.{moment.microsecond // 1000:03d}+00:00"
+
+
+def _seconds(moment: datetime) -> str:
+    # Not strftime("%Y"): glibc writes the year 1 as "1", and Jira as "0001".
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def epoch_millis(moment: datetime) -> int:

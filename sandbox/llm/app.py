@@ -6,7 +6,7 @@ Routes (mount the app at the root of its own port):
   /anthropic/v1/...   Anthropic Messages
   /gemini/{v1,v1beta}/models/{model}:generateContent
   /_sandbox/llm/faults   GET the fault settings, PUT a partial update
-  /_sandbox/llm/stats    GET per-provider request counts by status
+  /_sandbox/llm/stats    GET per-provider counts of model calls (POSTs) by status
 """
 
 import asyncio
@@ -66,7 +66,8 @@ async def _sandbox_middleware(request: web.Request, handler: RouteHandler) -> we
             response = web.json_response({"error": exc.reason}, status=exc.status)
     else:
         response = await _serve_provider(request, handler, provider)
-        request.app[STATE].record(name, response.status)
+        if request.method == "POST":  # model calls; a model listing (a health probe) is not one
+            request.app[STATE].record(name, response.status)
     response.headers[SANDBOX_HEADER] = "llm"
     return response
 
