@@ -161,7 +161,7 @@ class HealthChecker:
         """`ready (N teams)`, or `empty: ...` (usable, nothing to plan by team yet), or unavailable."""
         if not self._runtime.nc.is_connected:
             return "unavailable: NATS is disconnected"
-        count = len(await TeamStore(self._runtime.buckets.teams).ids())
+        count = len(await TeamStore(self._runtime.buckets.teams, self._runtime.js).ids())
         if count == 0:
             return TEAMS_EMPTY
         return f"{READY} ({count} team{'' if count == 1 else 's'})"

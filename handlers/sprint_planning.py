@@ -89,6 +89,10 @@ def _timeline(record: JobRecord) -> TimelineResult:
 
 async def _checked(request: web.Request, body: PlanEpicRequest | TimelineRequest) -> str:
     """The epic's key; 422 for a team the team database does not hold."""
-    if body.team_id is not None and await TeamStore(services(request).runtime.buckets.teams).get(body.team_id) is None:
+    if (
+        body.team_id is not None
+        and await TeamStore(services(request).runtime.buckets.teams, services(request).runtime.js).get(body.team_id)
+        is None
+    ):
         raise FieldInvalidError(("body", "team_id"), f"no team {body.team_id!r} in the team database", body.team_id)
     return body.epic_key.upper()

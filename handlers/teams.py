@@ -21,7 +21,7 @@ routes = RouteTable("teams")
 
 
 def _store(request: web.Request) -> TeamStore:
-    return TeamStore(services(request).runtime.buckets.teams)
+    return TeamStore(services(request).runtime.buckets.teams, services(request).runtime.js)
 
 
 def _checked(request: web.Request, team_id: str, body: TeamFields) -> Team:

@@ -220,7 +220,7 @@ class Planner:
     async def plan(self) -> tuple[list[PlanOperation], dict[str, Any]]:
         request, epic = self._request, self._epic
         if request.team_id is not None:
-            stored = await TeamStore(self._job.runtime.buckets.teams).get(request.team_id)
+            stored = await TeamStore(self._job.runtime.buckets.teams, self._job.runtime.js).get(request.team_id)
             if stored is None:
                 raise InvalidInputJobError(
                     f"team_id: no team {request.team_id!r} in the team database", ticket_key=epic

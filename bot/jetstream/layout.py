@@ -142,6 +142,16 @@ def ticket_outcome_key(job_id: str, ticket_key: str) -> str:
 TEAM_KEY_PREFIX = "team."
 
 
+# The teams bucket's stream and the subjects of its team keys (KV keys are subjects below `$KV.<bucket>.`).
+TEAMS_STREAM = f"KV_{TEAMS_BUCKET}"
+TEAM_SUBJECTS = f"$KV.{TEAMS_BUCKET}.{TEAM_KEY_PREFIX}>"
+
+
+def team_id_from_subject(subject: str) -> str | None:
+    """The team id of a subject of the teams bucket's stream, None for anything else."""
+    return team_id_from_key(subject.removeprefix(f"$KV.{TEAMS_BUCKET}."))
+
+
 def team_key(team_id: str) -> str:
     """Key of one team in the teams bucket."""
     return f"{TEAM_KEY_PREFIX}{_token(team_id)}"

@@ -10,10 +10,10 @@ entry's, so it also serves as the team's `ETag`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from bot.jetstream import layout
@@ -53,8 +53,9 @@ class TeamConflictError(Exception):
 
 
 class TeamStore:
-    def __init__(self, bucket: KeyValue) -> None:
+    def __init__(self, bucket: KeyValue, js: JetStreamContext) -> None:
         self._bucket = bucket
+        self._js = js
 
     async def get(self, team_id: str) -> StoredTeam | None:
         try:
@@ -106,15 +107,23 @@ class TeamStore:
 
     async def ids(self) -> list[str]:
         """Every team's id, sorted."""
-        keys: list[str] = []
-        # nats-py's `keys(filters=...)` matches substrings, not subjects: filter here instead.
-        with contextlib.suppress(NoKeysError):
-            keys = await self._bucket.keys()
-        return sorted(team_id for key in keys if (team_id := layout.team_id_from_key(key)) is not None)
+        return [stored.team.id for stored in await self._all()]
 
+    async def _all(self) -> list[StoredTeam]:
+        """Every team, in id order.
+
+        The keys come from the stream's subjects, not `KeyValue.keys()`: nats-py's watcher behind
+        it can report "no keys" when the server delivers before its own count is read (seen under
+        load). A deleted team leaves a tombstone subject, so each is read to see it still exists."""
+        info = await self._js.stream_info(layout.TEAMS_STREAM, subjects_filter=layout.TEAM_SUBJECTS)
+        candidates = sorted(
+            team_id for subject in (info.state.subjects or {}) if (team_id := layout.team_id_from_subject(subject))
+        )
+        found = [await self.get(team_id) for team_id in candidates]
+        return [stored for stored in found if stored is not None]
+
+    # Last in the class: below it, `list` in an annotation would name this method.
     async def list(self, limit: int) -> tuple[list[StoredTeam], int]:
         """The first `limit` teams in id order, and how many there are."""
-        ids = await self.ids()
-        found = [await self.get(team_id) for team_id in ids[:limit]]
-        # A team deleted between listing and reading is simply not there.
-        return [stored for stored in found if stored is not None], len(ids)
+        teams = await self._all()
+        return teams[:limit], len(teams)
