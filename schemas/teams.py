@@ -21,6 +21,7 @@ from collections import Counter
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic.config import JsonDict
 
 from schemas.base import RequestModel
 
@@ -187,37 +188,35 @@ class Team(BaseModel):
     """The team's members and their skills."""
 
 
+# The demo team as `GET /teams/demo` answers it: the example of a team and of a list of them.
+TEAM_VIEW_EXAMPLE: JsonDict = {
+    "id": "demo",
+    "name": "Demo Team",
+    "default_sprint_days": 10,
+    "members": [
+        {
+            "name": "Sam Developer",
+            "account_id": "712020:5d2c7b8e-1a3f-4e6d-8c9b-000000000003",
+            "skill": "Backend",
+            "capacity_days_per_sprint": 8.0,
+        },
+        {
+            "name": "Kim Tester",
+            "account_id": "712020:9a8b7c6d-5e4f-4a3b-2c1d-000000000004",
+            "skill": "QA",
+            "capacity_days_per_sprint": 7.5,
+        },
+    ],
+    "revision": 1,
+    "capacity_per_skill": {"Backend": 8.0, "QA": 7.5},
+    "total_capacity_days": 15.5,
+}
+
+
 class TeamView(Team):
     """A team as answered: the stored team and figures derived from it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "demo",
-                    "name": "Demo Team",
-                    "default_sprint_days": 10,
-                    "members": [
-                        {
-                            "name": "Sam Developer",
-                            "account_id": "712020:5d2c7b8e-1a3f-4e6d-8c9b-000000000003",
-                            "skill": "Backend",
-                            "capacity_days_per_sprint": 8.0,
-                        },
-                        {
-                            "name": "Kim Tester",
-                            "account_id": "712020:9a8b7c6d-5e4f-4a3b-2c1d-000000000004",
-                            "skill": "QA",
-                            "capacity_days_per_sprint": 7.5,
-                        },
-                    ],
-                    "revision": 1,
-                    "capacity_per_skill": {"Backend": 8.0, "QA": 7.5},
-                    "total_capacity_days": 15.5,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [TEAM_VIEW_EXAMPLE]})
 
     revision: int = Field(description="The stored revision; send it as `If-Match` to replace only this version.")
     capacity_per_skill: dict[str, float] = Field(
@@ -238,38 +237,7 @@ class TeamListQuery(RequestModel):
 
 class TeamList(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "teams": [
-                        {
-                            "id": "demo",
-                            "name": "Demo Team",
-                            "default_sprint_days": 10,
-                            "members": [
-                                {
-                                    "name": "Sam Developer",
-                                    "account_id": "712020:5d2c7b8e-1a3f-4e6d-8c9b-000000000003",
-                                    "skill": "Backend",
-                                    "capacity_days_per_sprint": 8.0,
-                                },
-                                {
-                                    "name": "Kim Tester",
-                                    "account_id": "712020:9a8b7c6d-5e4f-4a3b-2c1d-000000000004",
-                                    "skill": "QA",
-                                    "capacity_days_per_sprint": 7.5,
-                                },
-                            ],
-                            "revision": 1,
-                            "capacity_per_skill": {"Backend": 8.0, "QA": 7.5},
-                            "total_capacity_days": 15.5,
-                        }
-                    ],
-                    "total": 1,
-                }
-            ]
-        },
-        use_attribute_docstrings=True,
+        json_schema_extra={"examples": [{"teams": [TEAM_VIEW_EXAMPLE], "total": 1}]}, use_attribute_docstrings=True
     )
 
     teams: list[TeamView]
