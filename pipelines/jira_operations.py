@@ -36,7 +36,7 @@ from schemas.jira_operations import (
     UpdateStoryTicketRequest,
     UpdateTicketRequest,
 )
-from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation
+from schemas.jobs import AppliedOperation, JobType, PlanOperation
 
 pipeline = Pipeline("jira_operations")
 
@@ -62,12 +62,13 @@ async def update_story_ticket(job: JobContext) -> TicketUpdateResult:
 async def _update(
     job: JobContext, key: str, request: UpdateTicketRequest | UpdateStoryTicketRequest
 ) -> TicketUpdateResult:
-    record = job.record
-    if record.plan is None or record.result is None:  # not planned by an earlier attempt
+
+    async def make() -> tuple[list[PlanOperation], TicketUpdateResult]:
         await job.progress(f"Reading {key}", processed=0, total=1)
-        plan, draft = await Planner(job, key).plan(request)
-        await job.update(lambda current: _keep_plan(current, plan, draft))
-    plan, draft = job.record.plan or [], TicketUpdateResult.model_validate(job.record.result)
+        return await Planner(job, key).plan(request)
+
+    plan, result = await job.plan_once(make)
+    draft = TicketUpdateResult.model_validate(result)
     if not request.update_jira:
         return draft
     await job.progress(f"Writing {key}")
@@ -242,11 +243,6 @@ async def _custom_field_ids(
     return ids
 
 
-def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: TicketUpdateResult | TicketCreateResult) -> None:
-    record.plan = plan
-    record.result = draft.model_dump(mode="json")
-
-
 def _final(
     key: str, draft: TicketUpdateResult, plan: list[PlanOperation], applied: list[AppliedOperation]
 ) -> TicketUpdateResult:
@@ -289,11 +285,13 @@ def _final(
 async def create_ticket(job: JobContext) -> TicketCreateResult:
     request = CreateTicketRequest.model_validate(job.request)
     key = request.story_key.upper()
-    if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
+
+    async def make() -> tuple[list[PlanOperation], TicketCreateResult]:
         await job.progress(f"Reading {request.parent_key.upper()} and {key}", processed=0, total=1)
-        plan, draft = await _plan_create(job, request)
-        await job.update(lambda current: _keep_plan(current, plan, draft))
-    plan, draft = job.record.plan or [], TicketCreateResult.model_validate(job.record.result)
+        return await _plan_create(job, request)
+
+    plan, result = await job.plan_once(make)
+    draft = TicketCreateResult.model_validate(result)
     if not request.create_ticket:
         return draft
     await job.progress(f"Creating a task split from {key}")

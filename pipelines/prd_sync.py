@@ -60,11 +60,13 @@ COMMAND_ACTIONS = ("skip", "update")
 
 async def sync_from_prd(job: JobContext) -> PlanningResult:
     request = PrdStorySyncRequest.model_validate(job.request)
-    if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
+
+    async def make() -> tuple[list[PlanOperation], PlanningResult]:
         await job.progress("Reading the PRD's story table", processed=0, total=1)
-        plan, draft = await _plan(job, request)
-        await job.update(lambda record: _keep_plan(record, plan, draft))
-    plan, draft = job.record.plan or [], PlanningResult.model_validate(job.record.result)
+        return await _plan(job, request)
+
+    plan, result = await job.plan_once(make)
+    draft = PlanningResult.model_validate(result)
     if request.dry_run:
         return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     await job.progress(f"Writing {len(plan)} stories", processed=0, total=len(plan))
@@ -229,11 +231,6 @@ async def _existing(jira: JiraClient, epic_key: str | None, project: str | None)
     for ticket in tickets:
         found.setdefault(normalise_title(ticket.summary), ticket)
     return found
-
-
-def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: PlanningResult) -> None:
-    record.plan = plan
-    record.result = draft.model_dump(mode="json")
 
 
 def _final(draft: PlanningResult, applied: list[AppliedOperation], elapsed: float) -> PlanningResult:

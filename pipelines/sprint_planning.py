@@ -122,11 +122,12 @@ async def timeline_planning(job: JobContext) -> TimelineResult:
 
 async def _run(job: JobContext, request: Request) -> dict[str, Any]:
     epic = request.epic_key.upper()
-    if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
+
+    async def make() -> tuple[list[PlanOperation], dict[str, Any]]:
         await job.progress(f"Reading epic {epic} and board {request.board_id}", processed=0, total=1)
-        plan, draft = await Planner(job, request, epic).plan()
-        await job.update(lambda current: _keep_plan(current, plan, draft))
-    plan, draft = job.record.plan or [], dict(job.record.result or {})
+        return await Planner(job, request, epic).plan()
+
+    plan, draft = await job.plan_once(make)
     if request.dry_run:
         if job.record.reply is not None:  # from a comment: the chart goes on the epic, for the reply
             await _attach_chart(job, epic, draft)
@@ -135,11 +136,6 @@ async def _run(job: JobContext, request: Request) -> dict[str, Any]:
     applied = await job.apply(plan, ticket_key=epic)
     await job.progress(f"Wrote the sprint plan of {epic}", processed=1, total=1)
     return _written(draft, plan, applied)
-
-
-def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: dict[str, Any]) -> None:
-    record.plan = plan
-    record.result = draft
 
 
 def chart_filename(job_id: str) -> str:

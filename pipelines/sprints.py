@@ -15,7 +15,7 @@ from bot.jira.client import JiraError, JiraNotFoundError
 from bot.jobs.context import JobContext
 from bot.jobs.errors import JIRA, InvalidInputJobError, NotFoundJobError, jira_failure
 from bot.jobs.pipeline import Pipeline
-from schemas.jobs import JobRecord, JobType, PlanOperation
+from schemas.jobs import JobType, PlanOperation
 from schemas.sprints import AssignRequest, AssignResult, Sprint
 
 pipeline = Pipeline("sprints")
@@ -25,11 +25,13 @@ async def sprint_assign(job: JobContext) -> AssignResult:
     request = AssignRequest.model_validate(job.request)
     assert request.sprint_id is not None, "the handler puts the path's sprint id in the request"
     sprint_id, keys = request.sprint_id, request.issue_keys
-    if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
+
+    async def make() -> tuple[list[PlanOperation], AssignResult]:
         await job.progress(f"Reading sprint {sprint_id}")
-        plan, draft = await _plan(job, sprint_id, keys)
-        await job.update(lambda current: _keep_plan(current, plan, draft))
-    plan, draft = job.record.plan or [], AssignResult.model_validate(job.record.result)
+        return await _plan(job, sprint_id, keys)
+
+    plan, result = await job.plan_once(make)
+    draft = AssignResult.model_validate(result)
     for index in range(len(plan)):
         await job.check_cancelled()
         await job.progress(f"Moving chunk {index + 1} of {len(plan)}", processed=index, total=len(plan))
@@ -82,11 +84,6 @@ async def _plan(job: JobContext, sprint_id: int, keys: list[str]) -> tuple[list[
         already_in_sprint=[key for key in keys if key in inside],
     )
     return plan, draft
-
-
-def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: AssignResult) -> None:
-    record.plan = plan
-    record.result = draft.model_dump(mode="json")
 
 
 pipeline.on(JobType.sprint_assign, sprint_assign)

@@ -70,11 +70,13 @@ DESCRIPTION_TOKENS = 2000
 
 async def generate_stories(job: JobContext) -> StoryGenerationResult:
     request = StoryGenerationRequest.model_validate(job.request)
-    if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
+
+    async def make() -> tuple[list[PlanOperation], StoryGenerationResult]:
         await job.progress(f"Proposing stories for {request.epic_key.upper()}", processed=0, total=1)
-        plan, draft = await _plan(job, request)
-        await job.update(lambda record: _keep_plan(record, plan, draft))
-    plan, draft = job.record.plan or [], StoryGenerationResult.model_validate(job.record.result)
+        return await _plan(job, request)
+
+    plan, result = await job.plan_once(make)
+    draft = StoryGenerationResult.model_validate(result)
     if request.dry_run:
         return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     await job.progress(f"Writing {len(plan)} stories", processed=0, total=len(plan))
@@ -191,12 +193,6 @@ async def _priorities(job: JobContext, project: str, epic_key: str) -> set[str] 
         return set()
     allowed = field.get("allowedValues")
     return {str(value.get("name")) for value in allowed} if allowed else None
-
-
-def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: StoryGenerationResult) -> None:
-    record.plan = plan
-    record.result = draft.model_dump(mode="json")
-    record.usage = record.usage.plus(draft.usage)
 
 
 def _final(draft: StoryGenerationResult, applied: list[AppliedOperation], elapsed: float) -> StoryGenerationResult:

@@ -80,15 +80,18 @@ NONE = "(none)"
 
 async def generate_tasks(job: JobContext) -> TaskPlanningResult:
     request = TaskGenerationJob.model_validate(job.request)
-    if job.record.plan is None or job.record.result is None:  # not planned by an earlier attempt
+
+    async def make() -> tuple[list[PlanOperation], TaskPlanningResult]:
         plan, draft = await Planner(job, request).plan()
         if len(job.record.ticket_keys) > 1:
             # Where `POST /jobs/{id}/apply` finds the plan of a preview holding several tickets:
             # under its first ticket, which the apply job then holds.
             owner = layout.ticket_result_key(job.job_id, job.record.ticket_keys[0])
             await job.runtime.buckets.results.put(owner, StoredPlan(plan=plan).model_dump_json().encode())
-        await job.update(lambda record: _keep_plan(record, plan, draft))
-    plan, draft = job.record.plan or [], TaskPlanningResult.model_validate(job.record.result)
+        return plan, draft
+
+    plan, result = await job.plan_once(make)
+    draft = TaskPlanningResult.model_validate(result)
     if request.dry_run:
         return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     creates = sum(op.kind == "create_issue" for op in plan)
@@ -350,11 +353,6 @@ def _charge(record: JobRecord, usage: Usage, story_key: str | None = None) -> No
     if story_key is not None:
         record.progress.processed = (record.progress.processed or 0) + 1
         record.progress.message = f"Planned the tasks of {story_key}"
-
-
-def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: TaskPlanningResult) -> None:
-    record.plan = plan
-    record.result = draft.model_dump(mode="json")
 
 
 def _final(draft: TaskPlanningResult, applied: list[AppliedOperation], elapsed: float) -> TaskPlanningResult:

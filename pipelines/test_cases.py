@@ -96,10 +96,8 @@ class Item:
 
 async def generate_tests(job: JobContext) -> TestGenerationResult:
     request = parse_tests_request(job.request)
-    if job.record.plan is None or job.record.result is None:  # not planned by an earlier delivery
-        plan, draft = await Planner(job, request).plan()
-        await job.update(lambda record: _keep_plan(record, plan, draft))
-    plan, draft = job.record.plan or [], TestGenerationResult.model_validate(job.record.result)
+    plan, result = await job.plan_once(Planner(job, request).plan)
+    draft = TestGenerationResult.model_validate(result)
     if not request.update_jira:
         return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     await job.progress(f"Writing the test cases of {len(plan)} items", processed=0, total=len(plan))
@@ -291,12 +289,6 @@ def _kind(field: str, key: str, issue_type: str) -> str:
     }[field]
     article = "an" if issue_type[:1].lower() in "aeiou" else "a"
     raise InvalidInputJobError(f"{field} {key} is {article} {issue_type}, not {expected}", ticket_key=key)
-
-
-def _keep_plan(record: JobRecord, plan: list[PlanOperation], draft: TestGenerationResult) -> None:
-    record.plan = plan
-    record.result = draft.model_dump(mode="json")
-    record.usage = record.usage.plus(draft.usage)
 
 
 def _final(draft: TestGenerationResult, applied: list[AppliedOperation], elapsed: float) -> TestGenerationResult:

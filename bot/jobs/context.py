@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +23,7 @@ from bot.jobs.errors import jira_failure, llm_failure
 from bot.jobs.store import Updated
 from bot.llm.catalogue import ModelChoice
 from bot.llm.types import Answer, LlmError, LlmOutputError, Prompt
-from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType, PlanOperation
+from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType, PlanOperation, TokenUsage
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -116,6 +116,26 @@ class JobContext:
                 record.progress.total = total
 
         await self.update(report)
+
+    async def plan_once(
+        self, make: Callable[[], Awaitable[tuple[list[PlanOperation], BaseModel | dict[str, Any]]]]
+    ) -> tuple[list[PlanOperation], dict[str, Any]]:
+        """The plan and the draft result (as JSON): those an earlier attempt kept, else `make()`'s,
+        kept in the record before anything is written — so a redelivered job neither reads nor asks
+        an LLM again, and writes the very plan it previewed. A draft with a `usage` has its tokens
+        charged to the record as it is kept."""
+        if self.record.plan is None or self.record.result is None:
+            plan, draft = await make()
+            result = draft.model_dump(mode="json") if isinstance(draft, BaseModel) else draft
+            spent = getattr(draft, "usage", None)
+
+            def keep(record: JobRecord) -> None:
+                record.plan, record.result = plan, result
+                if isinstance(spent, TokenUsage):
+                    record.usage = record.usage.plus(spent)
+
+            await self.update(keep)
+        return self.record.plan or [], dict(self.record.result or {})
 
     async def apply(self, plan: Sequence[PlanOperation], *, ticket_key: str) -> list[AppliedOperation]:
         """Carry out `plan` through the one applier, recording each operation in this job's
