@@ -127,10 +127,14 @@ async def apply_preview(request: web.Request, job_id: str, body: ApplyBody) -> w
     except JobNotFoundError:
         raise ApiError(404, f"Job {job_id} not found") from None
     _check_preview(source)
-    works = await asyncio.gather(*(jobs.ticket_work(job_id, key) for key in source.ticket_keys))
-    planned = {
-        key: work["plan"] for key, work in zip(source.ticket_keys, works, strict=True) if work and work.get("plan")
-    }
+    planned: dict[str, list[dict[str, Any]]]
+    if source.plan and source.ticket_keys:  # one plan for all its tickets, in the record
+        planned = {source.ticket_keys[0]: [operation.model_dump(mode="json") for operation in source.plan]}
+    else:  # a batch: a plan per ticket, in the results bucket
+        works = await asyncio.gather(*(jobs.ticket_work(job_id, key) for key in source.ticket_keys))
+        planned = {
+            key: work["plan"] for key, work in zip(source.ticket_keys, works, strict=True) if work and work.get("plan")
+        }
     if not planned:
         raise ApiError(409, f"Job {job_id} has no plan to apply")
     keys = _selected_tickets(list(planned), body.ticket_keys)

@@ -143,9 +143,9 @@ async def apply_plan(job: JobContext) -> ApplyResult:
 
 
 async def _plan_of(job: JobContext, source: JobRecord, key: str) -> list[PlanOperation]:
-    """A ticket's stored plan: in the record of a single-ticket preview, in the results bucket
-    for each ticket of a batch."""
-    if source.plan is not None and source.ticket_keys == [key]:
+    """A ticket's stored plan: the record's, for a preview with one plan (applied under its first
+    ticket); in the results bucket for each ticket of a batch."""
+    if source.plan is not None and source.ticket_keys[:1] == [key]:
         return source.plan
     try:
         stored = await read(job.runtime.buckets.results, layout.ticket_result_key(source.job_id, key))

@@ -55,7 +55,6 @@ from bot.llm.catalogue import Catalogue, ModelChoice
 from bot.llm.types import Usage
 from bot.prompting import PromptError, PromptTemplates
 from bot.replies import job_ref, monospace
-from schemas.applying import StoredPlan
 from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation
 from schemas.planning import (
     MAX_TASK_STORIES,
@@ -81,16 +80,7 @@ NONE = "(none)"
 async def generate_tasks(job: JobContext) -> TaskPlanningResult:
     request = TaskGenerationJob.model_validate(job.request)
 
-    async def make() -> tuple[list[PlanOperation], TaskPlanningResult]:
-        plan, draft = await Planner(job, request).plan()
-        if len(job.record.ticket_keys) > 1:
-            # Where `POST /jobs/{id}/apply` finds the plan of a preview holding several tickets:
-            # under its first ticket, which the apply job then holds.
-            owner = layout.ticket_result_key(job.job_id, job.record.ticket_keys[0])
-            await job.runtime.buckets.results.put(owner, StoredPlan(plan=plan).model_dump_json().encode())
-        return plan, draft
-
-    plan, result = await job.plan_once(make)
+    plan, result = await job.plan_once(Planner(job, request).plan)
     draft = TaskPlanningResult.model_validate(result)
     if request.dry_run:
         return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
