@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.nats",
     "tests.fixtures.service",
     "tests.fixtures.sandbox",
+    "tests.fixtures.browser",
 ]
