@@ -5,7 +5,9 @@
    offered rate and at saturation, then checks that every accepted webhook is in
    `AUGMENT_EVENTS` exactly once.
 2. Comment commands: `augment serve` aimed at a sandbox in this process, LLM latency 0.
-   Prints p50/p99 from posting `/augment describe` to the bot's acknowledgement comment.
+   Prints p50/p99 from posting `/augment describe` to the bot's acknowledgement comment, as
+   the moment the sandbox Jira sends that comment's `comment_created` webhook to a listener of
+   this script (polling the comments would add its own interval to every figure).
 
     .venv/bin/python bench/webhooks.py [--rate 300] [--seconds 10] [--connections 64] [--commands 40]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -23,9 +26,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import aiohttp.web
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -162,11 +167,15 @@ async def distinct_events(server: EmbeddedNats) -> tuple[int, int]:
 
 
 async def commands(arguments: argparse.Namespace) -> None:
-    port = free_port()
+    port, listener_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
-    async with Sandbox() as sandbox, aiohttp.ClientSession() as session:
+    acknowledged = Acknowledgements()
+    async with Sandbox() as sandbox, aiohttp.ClientSession() as session, acknowledged.listening(listener_port):
         bot, admin = sandbox.bot, sandbox.admin
         auth = {"Authorization": aiohttp.encode_basic_auth(admin.email, admin.api_token)}
+        hook = {"name": "bench", "url": f"http://127.0.0.1:{listener_port}/", "events": ["comment_created"]}
+        async with session.post(f"{sandbox.jira_url}/rest/webhooks/1.0/webhook", json=hook, headers=auth) as answer:
+            answer.raise_for_status()
         with tempfile.TemporaryDirectory() as workdir:
             env = {**os.environ, "SERVER_PORT": str(port), "LOG_LEVEL": "warning", "SANDBOX_ENABLED": "false",
                    "JIRA_URL": sandbox.jira_url, "JIRA_EMAIL": bot.email, "JIRA_TOKEN": bot.api_token,
@@ -181,7 +190,8 @@ async def commands(arguments: argparse.Namespace) -> None:
                     sandbox, Settings.model_validate({"webhooks": {"secret": SECRET}}), f"{url}/webhooks/jira"
                 )
                 latencies = [
-                    await command_round_trip(session, sandbox.jira_url, auth) for _ in range(arguments.commands)
+                    await command_round_trip(session, sandbox.jira_url, auth, acknowledged)
+                    for _ in range(arguments.commands)
                 ]
             finally:
                 service.terminate()
@@ -190,20 +200,54 @@ async def commands(arguments: argparse.Namespace) -> None:
           f"p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms")  # fmt: skip
 
 
-async def command_round_trip(session: aiohttp.ClientSession, jira: str, auth: dict[str, str]) -> float:
+class Acknowledgements:
+    """The bot's acknowledgement comments, as the sandbox Jira announces them by webhook."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, asyncio.Future[float]] = {}
+
+    def expect(self, key: str) -> asyncio.Future[float]:
+        future = self._waiting[key] = asyncio.get_running_loop().create_future()
+        return future
+
+    async def receive(self, request: aiohttp.web.Request) -> aiohttp.web.Response:
+        arrived = time.perf_counter()
+        payload = await request.json()
+        future = self._waiting.get(payload.get("issue", {}).get("key", ""))
+        if future and not future.done() and "Writing a description" in payload.get("comment", {}).get("body", ""):
+            future.set_result(arrived)
+        return aiohttp.web.Response(status=204)
+
+    @contextlib.asynccontextmanager
+    async def listening(self, port: int) -> AsyncIterator[None]:
+        app = aiohttp.web.Application()
+        app.router.add_post("/", self.receive)
+        runner = aiohttp.web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await aiohttp.web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield
+        finally:
+            await runner.cleanup()
+
+
+async def command_round_trip(
+    session: aiohttp.ClientSession, jira: str, auth: dict[str, str], acknowledged: Acknowledgements
+) -> float:
     fields = {"project": {"key": "DEMO"}, "issuetype": {"name": "Task"}, "summary": "Bench command"}
     async with session.post(f"{jira}/rest/api/2/issue", json={"fields": fields}, headers=auth) as response:
         key = (await response.json())["key"]
-    comments = f"{jira}/rest/api/2/issue/{key}/comment"
+    acknowledgement = acknowledged.expect(key)
     started = time.perf_counter()
-    async with session.post(comments, json={"body": "/augment describe"}, headers=auth) as response:
+    async with session.post(
+        f"{jira}/rest/api/2/issue/{key}/comment", json={"body": "/augment describe"}, headers=auth
+    ) as response:
         assert response.status == 201
-    while time.perf_counter() - started < DEADLINE_SECONDS:
-        async with session.get(comments, headers=auth) as response:
-            if any("Writing a description" in c["body"] for c in (await response.json())["comments"]):
-                return (time.perf_counter() - started) * 1000
-        await asyncio.sleep(0.005)
-    raise SystemExit(f"no acknowledgement on {key}")
+    try:
+        arrived = await asyncio.wait_for(acknowledgement, DEADLINE_SECONDS)
+    except TimeoutError:
+        raise SystemExit(f"no acknowledgement on {key}") from None
+    return (arrived - started) * 1000
 
 
 async def main(arguments: argparse.Namespace) -> None:

@@ -35,8 +35,8 @@ from bot.formatting.jira_wiki import markdown_to_wiki
 from bot.formatting.limits import fit_wiki, job_ticket_path
 from bot.jetstream import layout
 from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, fingerprint
-from bot.jira.client import JiraError, JiraNotFoundError
-from bot.jira.context import TicketContextReader
+from bot.jira.client import JiraError, JiraNotFoundError, Ticket
+from bot.jira.context import TicketContext, TicketContextReader
 from bot.jobs.context import JobCancelledError, JobContext
 from bot.jobs.errors import JIRA, ConfigurationJobError, JobError, NotFoundJobError, jira_failure
 from bot.jobs.pipeline import Pipeline
@@ -196,10 +196,11 @@ class Batch:
         stored = await _stored(self._results, result_key)
         if stored is not None:
             work, usage = TicketWork.model_validate_json(stored), TokenUsage()
-        elif await self._changed_after_search(key):
-            return None, TokenUsage()
         else:
-            work = await self._describer.draft(key)
+            context = await self._describer.context(key)
+            if self._changed_after_search(context.ticket):
+                return None, TokenUsage()
+            work = await self._describer.draft_from(context)
             await self._results.put(result_key, work.model_dump_json().encode())
             usage = work.draft.usage
         if self._request.update_jira:
@@ -214,17 +215,11 @@ class Batch:
                 raise jira_failure(err, ticket_key=key) from None
         return work, usage
 
-    async def _changed_after_search(self, key: str) -> bool:
-        """Whether a person described the ticket after the search saw it (a fresh GET says)."""
-        if key not in self._seen:
+    def _changed_after_search(self, ticket: Ticket) -> bool:
+        """Whether a person described the ticket after the search saw it (the fresh read says)."""
+        if ticket.key not in self._seen:
             return False
-        try:
-            now = await self._job.runtime.jira.field_values(key, ["updated", "description"])
-        except JiraNotFoundError:
-            return False  # drafting reports it
-        except JiraError as err:
-            raise jira_failure(err, ticket_key=key) from None
-        return bool(now["description"]) and _later(now["updated"], self._seen[key])
+        return bool(ticket.description) and _later(ticket.updated, self._seen[ticket.key])
 
 
 class Describer:
@@ -239,19 +234,25 @@ class Describer:
 
     async def draft(self, ticket_key: str) -> TicketWork:
         """Generate the description and the plan that writes it; nothing is written here."""
+        return await self.draft_from(await self.context(ticket_key))
+
+    async def context(self, ticket_key: str) -> TicketContext:
+        """The ticket as Jira holds it now, with its epic and documents."""
         try:
-            context = await self._context.read(ticket_key)
+            return await self._context.read(ticket_key)
         except JiraNotFoundError:
             reason = f"Ticket {ticket_key} not found in Jira"
             raise NotFoundJobError(reason, ticket_key=ticket_key, provider=JIRA) from None
         except JiraError as err:
             raise jira_failure(err, ticket_key=ticket_key) from None
+
+    async def draft_from(self, context: TicketContext) -> TicketWork:
         ticket = context.ticket
         try:
             prompt = self._templates.render("describe", ticket.project, context.prompt_values(), ticket.issue_type)
         except PromptError as err:
-            raise ConfigurationJobError(str(err), ticket_key=ticket_key) from None
-        answer = await self._job.ask(self._choice, prompt, GeneratedDescription, ticket_key=ticket_key)
+            raise ConfigurationJobError(str(err), ticket_key=ticket.key) from None
+        answer = await self._job.ask(self._choice, prompt, GeneratedDescription, ticket_key=ticket.key)
         assert isinstance(answer.value, GeneratedDescription)
         markdown = answer.value.markdown()
         draft = TicketDescription(

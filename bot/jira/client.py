@@ -83,6 +83,7 @@ class Ticket:
     parent_key: str | None
     custom: dict[str, Any] = field(default_factory=dict)
     team_managed: bool = False  # its project has fields of its own (`bot.jira.fields`)
+    updated: str | None = None  # Jira's `updated`, as it sends it
 
 
 class JiraClient:
@@ -112,7 +113,8 @@ class JiraClient:
     # -- reading ---------------------------------------------------------------------
 
     async def ticket(self, key: str, *, custom_fields: tuple[str, ...] = ()) -> Ticket:
-        fields = ["summary", "issuetype", "status", "project", "description", "labels", "parent", *custom_fields]
+        fields = ["summary", "issuetype", "status", "project", "description", "labels", "parent", "updated"]
+        fields += custom_fields
         issue = await self._call(f"read {key}", lambda jira: jira.issue(key, fields=",".join(fields)).raw)
         return _ticket(issue, custom_fields)
 
@@ -361,6 +363,7 @@ def _ticket(issue: dict[str, Any], custom_fields: tuple[str, ...]) -> Ticket:
         parent_key=parent.get("key"),
         custom={name: fields.get(name) for name in custom_fields},
         team_managed=bool(project.get("simplified")),
+        updated=fields.get("updated"),
     )
 
 

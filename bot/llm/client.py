@@ -15,6 +15,7 @@ the last answer still broke.
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar, get_args
 
@@ -31,6 +32,13 @@ M = TypeVar("M", bound=BaseModel)
 REASK = "Your previous answer did not validate: {problems}. Answer again with valid JSON for the schema."
 # Enough of pydantic's error list to fix the answer without flooding the conversation.
 MAX_PROBLEMS = 10
+# Each provider's adapter: (module, class); Kimi speaks OpenAI's protocol.
+ADAPTERS = {
+    "openai": ("bot.llm.openai_chat", "OpenAiChat"),
+    "kimi": ("bot.llm.openai_chat", "OpenAiChat"),
+    "claude": ("bot.llm.anthropic_messages", "AnthropicMessages"),
+    "gemini": ("bot.llm.gemini_content", "GeminiContent"),
+}
 # Error types pydantic itself raises; any other type is a rule of the output model.
 _SCHEMA_ERRORS = frozenset(get_args(ErrorType))
 
@@ -90,7 +98,7 @@ class Llm:
     async def _send(
         self, choice: ModelChoice, system: str, turns: Sequence[Turn], output: type[BaseModel] | None
     ) -> Reply:
-        adapter = self._adapter(choice)
+        adapter = await self._adapter(choice)
         async with self._limits[choice.provider]:
             try:
                 reply = await adapter.send(choice.model, system, turns, output)
@@ -108,7 +116,7 @@ class Llm:
         )
         return reply
 
-    def _adapter(self, choice: ModelChoice) -> Adapter:
+    async def _adapter(self, choice: ModelChoice) -> Adapter:
         """The provider's adapter, built on first use; LlmConfigError if its key is not configured."""
         if choice.provider in self._adapters:
             return self._adapters[choice.provider]
@@ -122,20 +130,19 @@ class Llm:
         url = credentials.base_url or DEFAULT_BASE_URLS[choice.provider]
         timeout, retries = self._settings.llm.timeout_seconds, self._settings.llm.max_retries
         # Each SDK is imported when its provider is first used: together they hold about 90 MiB
-        # that a service using one provider does not need.
+        # that a service using one provider does not need. The import is ~150 ms of Python, run in
+        # a thread so the event loop goes on meanwhile (a webhook, a comment's acknowledgement).
+        module_name, class_name = ADAPTERS[choice.provider]
+        module = await asyncio.to_thread(importlib.import_module, module_name)
+        if choice.provider in self._adapters:  # another call built it while this one imported
+            return self._adapters[choice.provider]
+        adapter_class = getattr(module, class_name)
         adapter: Adapter
-        if choice.provider == "claude":
-            from bot.llm.anthropic_messages import AnthropicMessages
-
-            adapter = AnthropicMessages(key, url, timeout, retries)
-        elif choice.provider == "gemini":
-            from bot.llm.gemini_content import GeminiContent
-
-            adapter = GeminiContent(key, url, timeout, retries)
+        if class_name == "OpenAiChat":  # Kimi takes no response schema: it travels as a tool instead
+            json_schema = choice.provider == "openai"
+            adapter = adapter_class(choice.provider, key, url, timeout, retries, json_schema=json_schema)
         else:
-            from bot.llm.openai_chat import OpenAiChat
-
-            adapter = OpenAiChat(choice.provider, key, url, timeout, retries, json_schema=choice.provider == "openai")
+            adapter = adapter_class(key, url, timeout, retries)
         self._adapters[choice.provider] = adapter
         return adapter
 
