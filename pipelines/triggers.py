@@ -80,14 +80,15 @@ async def on_comment(event: EventContext) -> None:
     for position, line in enumerate(find_commands(comment.body)):
         origin = f"comment/{comment.id}@{written}/{position}"
         structlog.contextvars.bind_contextvars(ticket_key=key, command=line.name)
-        admission = await admit(event.runtime, origin, event.identifier, key, author)
+        admitted = await admit(event.runtime, origin, event.identifier, key, author)
+        admission, new = admitted.admission, admitted.judged_now
         if admission is Admission.run:
             answer = await _run_command(event, key, author, line, origin)
-            await post_once(event.runtime.jira, key, answer, f"ack {job_id_for(origin)[:13]}")
+            await post_once(event.runtime.jira, key, answer, f"ack {job_id_for(origin)[:13]}", surely_new=new)
             log.info("comment command answered", author=author)
         elif admission is Admission.slow_down:
             answer = _slow_down(event, key, author)
-            await post_once(event.runtime.jira, key, answer, f"slow down {job_id_for(origin)[:13]}")
+            await post_once(event.runtime.jira, key, answer, f"slow down {job_id_for(origin)[:13]}", surely_new=new)
             log.info("comment command refused: rate limit; asked to slow down", author=author)
         elif admission is Admission.quiet:
             log.info("comment command refused: rate limit", author=author)

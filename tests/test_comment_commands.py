@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.jira.comments import SIGNED
 from tests.fixtures.clock import ManualClock
-from tests.fixtures.service import SandboxedService, finished, start_sandboxed, wait_for_job
+from tests.fixtures.service import SandboxedService, eventually, finished, start_sandboxed, wait_for_job
 
 SECRET = "comment-webhook-secret"
 
@@ -199,3 +199,25 @@ async def test_one_person_is_limited_across_tickets(aiohttp_client, nats_url: st
     clock.advance(timedelta(seconds=61))
     await service.comment("DEMO-6", "/augment status")
     await service.wait_for_comment("DEMO-6", "No Augment job is working on DEMO-6 right now.")
+
+
+async def test_a_command_is_answered_with_one_call_to_jira(aiohttp_client, nats_url: str) -> None:
+    """A command judged for the first time cannot have been answered yet: the answer is posted
+    without reading the ticket's comments first (one Jira call, not two, in Jira's rate limit)."""
+    service = await start_sandboxed(aiohttp_client, nats_url)
+    await service.subscribe()
+    read_comments = "GET /rest/api/{version}/issue/{issue}/comment"
+    post_comment = "POST /rest/api/{version}/issue/{issue}/comment"
+    before = (await service.jira_requests())["by_route"]
+
+    await service.comment("DEMO-3", "/augment help")
+
+    async def answered() -> bool:  # the comments as part of the issue: not the route counted here
+        issue = await service.jira("GET", "/rest/api/2/issue/DEMO-3?fields=comment")
+        return any("Augment commands" in comment["body"] for comment in issue["fields"]["comment"]["comments"])
+
+    await eventually(answered, "the help was posted")
+    await service.events_handled()
+    after = (await service.jira_requests())["by_route"]
+    assert after.get(post_comment, 0) - before.get(post_comment, 0) == 2  # the person's, then the bot's
+    assert after.get(read_comments, 0) == before.get(read_comments, 0)

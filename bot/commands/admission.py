@@ -8,12 +8,15 @@
   across tickets), whatever the command and whoever the author. Over either limit it does
   nothing; the first refused command on a ticket in a minute is answered with one polite
   "slow down" comment, the others silently. A refused command is not counted.
-- The verdict is kept with the claim, so a redelivered event reaches the same one.
+- The verdict is kept with the claim, so a redelivered event reaches the same one. It is
+  kept before anything is answered: a verdict reached now (`Admitted.judged_now`) means no
+  earlier attempt can have posted an answer, so the answer needs no look for one first.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,12 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 
+@dataclass(frozen=True)
+class Admitted:
+    admission: Admission
+    judged_now: bool  # by this call: nothing was answered for the command yet
+
+
 class Admission(StrEnum):
     run = "run"
     slow_down = "slow_down"  # refused: answer with the ticket's one "slow down" comment
@@ -32,17 +41,17 @@ class Admission(StrEnum):
     duplicate = "duplicate"  # another delivery of the comment answers it
 
 
-async def admit(runtime: Runtime, occurrence: str, delivery: str, ticket_key: str, author: str | None) -> Admission:
+async def admit(runtime: Runtime, occurrence: str, delivery: str, ticket_key: str, author: str | None) -> Admitted:
     """Claim the command `occurrence` for `delivery` (a webhook identifier) and judge it once."""
     occurrences = Occurrences(runtime.buckets.seen)
     claim = await occurrences.claim(occurrence, delivery)
     if claim is None:
-        return Admission.duplicate
+        return Admitted(Admission.duplicate, judged_now=False)
     if claim.verdict is not None:
-        return Admission(claim.verdict)
+        return Admitted(Admission(claim.verdict), judged_now=False)
     verdict = await _judge(runtime, ticket_key, author)
-    await occurrences.decide(claim, delivery, verdict.value)
-    return verdict
+    decided = await occurrences.decide(claim, delivery, verdict.value)
+    return Admitted(verdict, judged_now=decided)
 
 
 async def _judge(runtime: Runtime, ticket_key: str, author: str | None) -> Admission:

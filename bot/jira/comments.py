@@ -26,14 +26,23 @@ def signature(marker: str) -> str:
 
 
 async def post_once(
-    jira: JiraClient, ticket_key: str, body: str, marker: str, *, full_text_at: str = "the job record"
+    jira: JiraClient,
+    ticket_key: str,
+    body: str,
+    marker: str,
+    *,
+    full_text_at: str = "the job record",
+    surely_new: bool = False,
 ) -> bool:
     """Post `body` signed with `marker` unless a comment with that signature exists; True if
-    this call posted it. A body too long for Jira is cut, pointing at `full_text_at`."""
+    this call posted it. A body too long for Jira is cut, pointing at `full_text_at`.
+    `surely_new`: the caller knows nothing can have posted it yet, so the first try does not
+    read the ticket's comments (a retry after a failed post always does)."""
     signed = signature(marker)
     text = fit_wiki(body, full_text_at, JIRA_TEXT_LIMIT - len(SEPARATOR + signed)) + SEPARATOR + signed
     for attempt in range(1, jira.attempts + 1):
-        if any(signed in existing for existing in await jira.comment_bodies(ticket_key)):
+        look = attempt > 1 or not surely_new
+        if look and any(signed in existing for existing in await jira.comment_bodies(ticket_key)):
             return attempt > 1  # found: posted by an earlier attempt of this call, or before it
         try:
             await jira.add_comment(ticket_key, text)

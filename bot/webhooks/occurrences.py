@@ -17,7 +17,6 @@ door and a fresh one finds the claim.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -61,10 +60,13 @@ class Occurrences:
             return Claim(key, found.revision, held["verdict"])
         raise RuntimeError(f"could not claim {key} after {CAS_ATTEMPTS} attempts")
 
-    async def decide(self, claim: Claim, delivery: str, verdict: str) -> None:
-        """Keep the verdict with the claim; a lost race means a redelivery of the same delivery wrote it."""
-        with contextlib.suppress(KeyWrongLastSequenceError):
+    async def decide(self, claim: Claim, delivery: str, verdict: str) -> bool:
+        """Keep the verdict with the claim; False: a redelivery of the same delivery wrote one first."""
+        try:
             await self._seen.update(claim.key, _entry(delivery, verdict), last=claim.revision)
+        except KeyWrongLastSequenceError:
+            return False
+        return True
 
 
 def _entry(delivery: str, verdict: str | None) -> bytes:
