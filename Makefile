@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshots clean
 
 # The stamp files re-run pip only when pyproject.toml changes.
 $(BIN)/python:
@@ -35,6 +35,10 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/webhooks.py
+
+# The README's pictures of the dashboard (docs/ui/), taken by its browser tests in Chromium.
+screenshots: $(VENV)/.installed-dev
+	AUGMENT_SCREENSHOTS=docs/ui $(BIN)/python -m pytest -q -p no:randomly tests/test_ui.py tests/test_ui_jobs.py tests/test_ui_previews.py tests/test_ui_insights.py
 
 clean:
 	rm -rf $(VENV) .augment .pytest_cache

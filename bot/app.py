@@ -61,7 +61,14 @@ def create_app(
     # Built here, before anything starts, so a bad model stops the start as a config error.
     catalogue = build_catalogue(settings, clock)
     app.cleanup_ctx.append(_lifecycle(settings, catalogue, live, with_worker, clock, sandbox_webhook_url))
+    app.on_shutdown.append(_end_followers)
     return app
+
+
+async def _end_followers(app: web.Application) -> None:
+    """Before aiohttp waits for the open requests to end: a live page's stream never would."""
+    if SERVICES in app:
+        app[SERVICES].jobs.stop_following()
 
 
 class _Live:

@@ -1,9 +1,15 @@
-"""`/jobs`: list, inspect, find by ticket, cancel, and apply a preview."""
+"""`/jobs`: list, inspect, find by ticket, cancel, and apply or discard a preview.
+
+Approving and discarding are functions of their own (`start_apply`, `discard`), which the
+dashboard's Approve and Discard call too: one set of checks, whoever asks. Who asked is
+recorded as `api`/`ui`, with the signed-in user when authentication is on (`actor`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -13,7 +19,14 @@ from bot.jobs.store import JobNotFoundError
 from bot.jobs.watch import InvalidCursorError
 from bot.services import services
 from handlers.submitting import submit
-from schemas.applying import ApplyBody, ApplyRequest, ApplyResult, PreviewClaim
+from schemas.applying import (
+    ApplyBody,
+    ApplyRequest,
+    ApplyResult,
+    DiscardResult,
+    PreviewClaim,
+    PreviewDiscard,
+)
 from schemas.generation import TicketWork
 from schemas.jobs import JobAccepted, JobCancelled, JobList, JobListQuery, JobRecord, JobStatus, JobType
 from schemas.keys import JobPath, JobTicketPath, TicketPath
@@ -56,8 +69,10 @@ async def job_for_ticket(request: web.Request, ticket_key: str) -> JobRecord:
 )
 async def get_job(request: web.Request, job_id: str) -> JobRecord:
     """The whole record: status and progress while it runs, then its `result` (or `error`), the
-    `plan` of Jira changes (a preview's, to approve with `POST /jobs/{job_id}/apply`), what was
-    `applied`, and the tokens and cost it spent. Poll it until `status` is completed, failed or cancelled."""
+    `plan` of Jira changes (a preview's, to approve with `POST /jobs/{job_id}/apply` or discard with
+    `POST /jobs/{job_id}/discard`), what was `applied`, and the tokens and cost it spent. A preview
+    approved shows `applied_by`, `approved_by` and `approved_operations`; one discarded shows
+    `discarded_by` and `discarded_at`. Poll it until `status` is completed, failed or cancelled."""
     try:
         return await services(request).jobs.get(job_id)
     except JobNotFoundError:
@@ -109,7 +124,7 @@ async def cancel_job(request: web.Request, job_id: str) -> JobCancelled:
         404: ("Unknown job", None),
         409: (
             "Not a finished preview (running, failed, cancelled, or it wrote already); already applied "
-            "(see X-Applied-By); or a ticket is held by another active job (see X-Active-Job-Id)",
+            "(see X-Applied-By); discarded; or a ticket is held by another active job (see X-Active-Job-Id)",
             None,
         ),
         502: ("Jira kept failing; the detail says which and why", None),
@@ -118,23 +133,43 @@ async def cancel_job(request: web.Request, job_id: str) -> JobCancelled:
 )
 async def apply_preview(request: web.Request, job_id: str, body: ApplyBody) -> web.Response:
     """Writes what a preview job (`update_jira` false: a single ticket or a batch) planned, without
-    generating again, once: a second call answers 409 naming the apply job that wrote it. The apply
-    job locks the tickets it writes. A ticket changed in Jira since the preview is not overwritten:
-    its outcome is `conflict`."""
-    jobs = services(request).jobs
-    try:
-        source = await jobs.get(job_id)
-    except JobNotFoundError:
-        raise ApiError(404, f"Job {job_id} not found") from None
+    generating again, once: a second call answers 409 naming the apply job that wrote it, and a
+    discarded preview answers 409. The apply job locks the tickets it writes. A ticket changed in
+    Jira since the preview is not overwritten: its outcome is `conflict`."""
+    return await start_apply(request, job_id, body, actor(request, "api"))
+
+
+@routes.post(
+    "/jobs/{job_id}/discard",
+    path_params=JobPath,
+    response=DiscardResult,
+    errors={
+        404: "Unknown job",
+        409: "Not a finished preview with a plan (running, failed, cancelled, or it wrote already), "
+        "already applied (see X-Applied-By), or already discarded",
+    },
+    summary="Discard a preview job: its plan is never written",
+)
+async def discard_preview(request: web.Request, job_id: str) -> DiscardResult:
+    """Marks a finished preview as discarded (who and when show in `GET /jobs/{job_id}` as
+    `discarded_by` and `discarded_at`): a later apply answers 409. A preview is applied or
+    discarded, never both, even when the two race."""
+    return await discard(request, job_id, actor(request, "api"))
+
+
+def actor(request: web.Request, via: Literal["api", "ui"]) -> str:
+    """Who approves or discards, for the record: the API or the dashboard, and the user when
+    authentication is on."""
+    auth = services(request).settings.auth
+    return f"{via}:{auth.username}" if auth.enabled else via
+
+
+async def start_apply(request: web.Request, job_id: str, body: ApplyBody, approved_by: str) -> web.Response:
+    """Check the preview and the selection, then queue its apply job: 200 with the `ApplyResult`,
+    or 202 with `JobAccepted` in async mode (or past the sync timeout); an `ApiError` otherwise."""
+    source = await _source(request, job_id)
     _check_preview(source)
-    planned: dict[str, list[dict[str, Any]]]
-    if source.plan and source.ticket_keys:  # one plan for all its tickets, in the record
-        planned = {source.ticket_keys[0]: [operation.model_dump(mode="json") for operation in source.plan]}
-    else:  # a batch: a plan per ticket, in the results bucket
-        works = await asyncio.gather(*(jobs.ticket_work(job_id, key) for key in source.ticket_keys))
-        planned = {
-            key: work["plan"] for key, work in zip(source.ticket_keys, works, strict=True) if work and work.get("plan")
-        }
+    planned = await planned_operations(request, source)
     if not planned:
         raise ApiError(409, f"Job {job_id} has no plan to apply")
     keys = _selected_tickets(list(planned), body.ticket_keys)
@@ -147,7 +182,7 @@ async def apply_preview(request: web.Request, job_id: str, body: ApplyBody) -> w
     return await submit(
         request,
         JobType.apply,
-        ApplyRequest(job_id=job_id, ticket_keys=keys, operations=body.operations, approved_by=_approver(request)),
+        ApplyRequest(job_id=job_id, ticket_keys=keys, operations=body.operations, approved_by=approved_by),
         ticket_keys=keys,
         async_mode=body.async_mode,
         queued_message=f"Applying the plan of job {job_id}",
@@ -155,6 +190,51 @@ async def apply_preview(request: web.Request, job_id: str, body: ApplyBody) -> w
         update_jira=True,
         safety_note=None,
     )
+
+
+async def discard(request: web.Request, job_id: str, discarded_by: str) -> DiscardResult:
+    """Mark a finished preview with a plan as discarded; the mark is set with compare-and-set on
+    the very record an apply job claims, and only while nothing claimed it: one of them wins."""
+    source = await _source(request, job_id)
+    _check_preview(source)
+    if not await planned_operations(request, source):
+        raise ApiError(409, f"Job {job_id} has no plan to discard")
+    store = services(request).runtime.store
+    mark = PreviewDiscard(discarded_by=discarded_by, discarded_at=store.clock.now())
+    try:
+        await store.update(job_id, lambda record: _discarded(record, mark))
+    except JobNotFoundError:
+        raise ApiError(404, f"Job {job_id} not found") from None
+    assert mark.discarded_at is not None
+    return DiscardResult(
+        job_id=job_id,
+        discarded_by=discarded_by,
+        discarded_at=mark.discarded_at,
+        message=f"Discarded the preview of job {job_id}",
+    )
+
+
+def _discarded(record: JobRecord, mark: PreviewDiscard) -> JobRecord:
+    _check_preview(record)  # again, on the revision the mark is written over
+    record.keep(mark)
+    return record
+
+
+async def planned_operations(request: web.Request, source: JobRecord) -> dict[str, list[dict[str, Any]]]:
+    """The preview's plans by ticket, as JSON: one plan for all its tickets (in the record, under
+    its first ticket), or a batch's plan per ticket (in the results bucket); tickets without one left out."""
+    if source.plan and source.ticket_keys:
+        return {source.ticket_keys[0]: [operation.model_dump(mode="json") for operation in source.plan]}
+    jobs = services(request).jobs
+    works = await asyncio.gather(*(jobs.ticket_work(source.job_id, key) for key in source.ticket_keys))
+    return {key: work["plan"] for key, work in zip(source.ticket_keys, works, strict=True) if work and work.get("plan")}
+
+
+async def _source(request: web.Request, job_id: str) -> JobRecord:
+    try:
+        return await services(request).jobs.get(job_id)
+    except JobNotFoundError:
+        raise ApiError(404, f"Job {job_id} not found") from None
 
 
 def _selected_tickets(planned: list[str], selected: list[str] | None) -> list[str]:
@@ -169,6 +249,15 @@ def _selected_tickets(planned: list[str], selected: list[str] | None) -> list[st
     return [key for key in planned if key in wanted]
 
 
+def creates_needed(operation: dict[str, Any]) -> list[str]:
+    """The `create_issue` (or `create_sprint`) operations whose new key the operation's payload names."""
+    return [
+        value["created_by"]
+        for value in operation["payload"].values()
+        if isinstance(value, dict) and set(value) == {"created_by"}
+    ]
+
+
 def _check_operations(plan: list[dict[str, Any]], selected: list[str]) -> None:
     """422 for an operation the plan does not hold, or one on an issue whose create is left out."""
     ops = {op["op_id"]: op for op in plan}
@@ -176,25 +265,14 @@ def _check_operations(plan: list[dict[str, Any]], selected: list[str]) -> None:
         raise FieldInvalidError(("body", "operations"), "not operations of this plan: " + ", ".join(unknown[:20]))
     chosen = set(selected)
     for op_id in selected:
-        needs = [
-            value["created_by"]
-            for value in ops[op_id]["payload"].values()
-            if isinstance(value, dict) and set(value) == {"created_by"}
-        ]
-        if missing := [need for need in needs if need not in chosen]:
+        if missing := [need for need in creates_needed(ops[op_id]) if need not in chosen]:
             raise FieldInvalidError(
                 ("body", "operations"), f"{op_id} needs the issue {missing[0]} creates: select {missing[0]} too"
             )
 
 
-def _approver(request: web.Request) -> str:
-    """Who approved, for the record: the API (and its user, when authentication is on)."""
-    auth = services(request).settings.auth
-    return f"api:{auth.username}" if auth.enabled else "api"
-
-
 def _check_preview(source: JobRecord) -> None:
-    """409 unless the job is a finished preview whose plan nobody applied yet."""
+    """409 unless the job is a finished preview whose plan nobody applied or discarded yet."""
     job_id, status = source.job_id, source.status
     if status in (JobStatus.started, JobStatus.processing):
         raise ApiError(409, f"Job {job_id} is still {status.value}; apply it once it has completed")
@@ -206,10 +284,15 @@ def _check_preview(source: JobRecord) -> None:
         raise ApiError(409, f"Job {job_id} wrote to Jira itself (dry_run was false); it is not a preview")
     if applied_by := source.section(PreviewClaim).applied_by:
         raise _already_applied(job_id, applied_by)
+    discarded = source.section(PreviewDiscard)
+    if discarded.discarded_by is not None:
+        raise _discarded_already(job_id, discarded.discarded_by, discarded.discarded_at)
 
 
 def _applied(record: JobRecord) -> ApplyResult:
     result = ApplyResult.model_validate(record.result)
+    if result.discarded_by is not None:  # discarded after the checks, before the apply job claimed it
+        raise _discarded_already(result.source_job_id, result.discarded_by, None)
     if result.applied_by is not None and result.applied_by != record.job_id:
         raise _already_applied(result.source_job_id, result.applied_by)  # another apply claimed it first
     return result
@@ -219,3 +302,8 @@ def _already_applied(job_id: str, applied_by: str) -> ApiError:
     return ApiError(
         409, f"The plan of job {job_id} is already applied by job {applied_by}", {"X-Applied-By": applied_by}
     )
+
+
+def _discarded_already(job_id: str, discarded_by: str, at: datetime | None) -> ApiError:
+    when = f" at {at:%Y-%m-%d %H:%M:%S} UTC" if at else ""
+    return ApiError(409, f"The preview of job {job_id} was discarded by {discarded_by}{when}")

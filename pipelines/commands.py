@@ -4,7 +4,8 @@
 job stored, through the one applier, once: the preview's record is claimed (its
 `PreviewClaim` section: `applied_by`, and who approved which operations) with
 compare-and-set before anything is written, so a second apply answers that it is already
-applied. `operations` (REST) writes only the operations chosen from a one-plan preview.
+applied, and one that finds the preview discarded (`PreviewDiscard`) writes nothing.
+`operations` (REST) writes only the operations chosen from a one-plan preview.
 A batch preview's plans are read per ticket from the results bucket; every operation is
 recorded in the apply job's record before the next, so a redelivered apply job goes on
 without writing twice.
@@ -30,7 +31,15 @@ from bot.jobs.pipeline import Pipeline
 from bot.jobs.queue import JobAlreadyFinishedError
 from bot.jobs.store import JobNotFoundError
 from bot.replies import help_text, job_ref, monospace
-from schemas.applying import ApplyRequest, ApplyResult, Outcome, PreviewClaim, StoredPlan, TicketApplied
+from schemas.applying import (
+    ApplyRequest,
+    ApplyResult,
+    Outcome,
+    PreviewClaim,
+    PreviewDiscard,
+    StoredPlan,
+    TicketApplied,
+)
 from schemas.jobs import AppliedOperation, JobRecord, JobStatus, JobType, PlanOperation
 
 pipeline = Pipeline("commands")
@@ -84,6 +93,8 @@ async def apply(command: CommandContext) -> str:
         return f"Job {job_ref(job_id)} has no plan to apply (it is {source.status.value})."
     if applied_by := source.section(PreviewClaim).applied_by:
         return f"The plan of job {job_ref(job_id)} is already applied (by job {job_ref(applied_by)})."
+    if discarded_by := source.section(PreviewDiscard).discarded_by:
+        return f"The preview {job_ref(job_id)} was discarded (by {discarded_by}); nothing to apply."
     job = await command.submit(
         JobType.apply,
         ApplyRequest(job_id=job_id, ticket_keys=[command.ticket_key], approved_by=command.author),
@@ -109,6 +120,14 @@ async def apply_plan(job: JobContext) -> ApplyResult:
     except JobNotFoundError:
         raise NotFoundJobError(f"Job {request.job_id} no longer exists", ticket_key=single) from None
     source = claimed.after
+    if (discarded_by := source.section(PreviewDiscard).discarded_by) is not None:
+        return ApplyResult(
+            source_job_id=source.job_id,
+            ticket_key=single,
+            outcome="discarded",
+            discarded_by=discarded_by,
+            message=f"The preview of job {source.job_id} was discarded by {discarded_by}; nothing was written.",
+        )
     applied_by = source.section(PreviewClaim).applied_by
     if applied_by != job.job_id:
         return ApplyResult(
@@ -202,7 +221,10 @@ def _result(
 
 
 def _claim(source: JobRecord, apply_job_id: str, request: ApplyRequest) -> JobRecord | None:
+    """Claimed unless another apply job claimed it, or somebody discarded it, first."""
     if source.section(PreviewClaim).applied_by not in (None, apply_job_id):
+        return None
+    if source.section(PreviewDiscard).discarded_by is not None:
         return None
     source.keep(
         PreviewClaim(applied_by=apply_job_id, approved_by=request.approved_by, approved_operations=request.operations)

@@ -29,6 +29,7 @@ async def test_provisioning_twice_changes_nothing(js, settings: Settings) -> Non
     assert set(after) == {
         "AUGMENT_EVENTS", "AUGMENT_JOBS", "AUGMENT_DEAD",
         "KV_augment_jobs", "KV_augment_active", "KV_augment_seen", "KV_augment_teams", "KV_augment_results",
+        "KV_augment_counts",
     }  # fmt: skip
     jobs = await js.stream_info(layout.JOBS_STREAM)
     assert jobs.config.retention == api.RetentionPolicy.WORK_QUEUE

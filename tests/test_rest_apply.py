@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.fixtures.service import SandboxedService, finished, wait_for_job
 
 ZERO_JOB = "00000000-0000-0000-0000-000000000000"
@@ -221,3 +223,61 @@ async def test_chosen_tickets_of_a_batch_preview_are_written(sandboxed: Sandboxe
     work = await (await sandboxed.client.get(f"/jobs/{batch['job_id']}/tickets/DEMO-8")).json()
     assert await sandboxed.description("DEMO-8") == work["draft"]["description_wiki"]
     assert await sandboxed.description("DEMO-9") == before
+
+
+async def test_a_discarded_preview_answers_409_to_apply_and_names_who_discarded_it(sandboxed: SandboxedService) -> None:
+    source = await preview(sandboxed, "DEMO-3")
+    before = await sandboxed.description("DEMO-3")
+    response = await sandboxed.client.post(f"/jobs/{source['job_id']}/discard")
+    assert response.status == 200, await response.text()
+    discarded = await response.json()
+    assert (discarded["job_id"], discarded["discarded_by"]) == (source["job_id"], "api")
+    record = await (await sandboxed.client.get(f"/jobs/{source['job_id']}")).json()
+    assert (record["discarded_by"], record["discarded_at"]) == ("api", discarded["discarded_at"])
+
+    response = await sandboxed.client.post(f"/jobs/{source['job_id']}/apply", json={})
+    assert response.status == 409
+    assert (await response.json())["detail"].startswith(f"The preview of job {source['job_id']} was discarded by api")
+    again = await sandboxed.client.post(f"/jobs/{source['job_id']}/discard")
+    assert again.status == 409
+    assert await sandboxed.description("DEMO-3") == before
+    assert [job["job_type"] for job in await sandboxed.jobs()].count("apply") == 0
+
+
+async def test_an_applied_preview_cannot_be_discarded_nor_a_job_that_is_no_preview(sandboxed: SandboxedService) -> None:
+    source = await preview(sandboxed, "DEMO-4")
+    assert (await sandboxed.client.post(f"/jobs/{source['job_id']}/apply")).status == 200
+    response = await sandboxed.client.post(f"/jobs/{source['job_id']}/discard")
+    assert response.status == 409
+    assert "already applied by job" in (await response.json())["detail"]
+    assert response.headers["X-Applied-By"]
+    assert "discarded_by" not in await (await sandboxed.client.get(f"/jobs/{source['job_id']}")).json()
+
+    response = await sandboxed.client.post(f"/jobs/{ZERO_JOB}/discard")
+    assert response.status == 404
+    ping = await sandboxed.client.post("/diagnostics/ping", json={})
+    assert ping.status == 200, await ping.text()
+    ping_id = (await sandboxed.jobs())[0]["job_id"]
+    response = await sandboxed.client.post(f"/jobs/{ping_id}/discard")
+    assert response.status == 409
+    assert await response.json() == {"detail": f"Job {ping_id} has no plan to discard"}
+
+
+async def test_apply_and_discard_racing_never_both_win(sandboxed: SandboxedService) -> None:
+    source = await preview(sandboxed, "DEMO-5")
+    applying, discarding = await asyncio.gather(
+        sandboxed.client.post(f"/jobs/{source['job_id']}/apply", json={"async_mode": True}),
+        sandboxed.client.post(f"/jobs/{source['job_id']}/discard"),
+    )
+    assert applying.status in (202, 409) and discarding.status in (200, 409)
+    if applying.status == 202:
+        job = await wait_for_job(sandboxed.client, (await applying.json())["job_id"], finished)
+        applied = job["result"]["outcome"] == "applied"
+        assert applied or job["result"]["outcome"] == "discarded"
+    else:
+        applied = False
+    record = await (await sandboxed.client.get(f"/jobs/{source['job_id']}")).json()
+    assert (record.get("applied_by") is not None) is applied
+    assert (record.get("discarded_by") is not None) is (discarding.status == 200)
+    assert applied is not (discarding.status == 200)  # exactly one of them won
+    assert (await sandboxed.description("DEMO-5") == source["result"]["description_wiki"]) is applied

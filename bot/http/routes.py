@@ -119,6 +119,14 @@ def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] |
     return web.Response(text=model.model_dump_json(), status=status, headers=headers, content_type="application/json")
 
 
+def check_body(request: web.Request, body: BaseModel) -> None:
+    """The app's checks of a validated body (`BODY_CHECKS`): for a body made by the service
+    itself, such as a dashboard form's, before it is handed to an endpoint's handler."""
+    for model_type, check in request.app[BODY_CHECKS]:
+        if isinstance(body, model_type):
+            check(request, body)
+
+
 def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
         if endpoint.raw_check is not None:
@@ -132,9 +140,7 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
         if endpoint.body is not None:
             empty = not endpoint.body_required and not (await request.read()).strip()
             body = _validate(endpoint.body, {} if empty else await _read_json(request), "body")
-            for model_type, check in request.app[BODY_CHECKS]:
-                if isinstance(body, model_type):
-                    check(request, body)
+            check_body(request, body)
             arguments["body"] = body
         # After validation: bad input is a 4xx whether or not NATS is there.
         if endpoint.uses_nats and not request.app[NATS_READY]():

@@ -27,6 +27,7 @@ ACTIVE_BUCKET = "augment_active"
 SEEN_BUCKET = "augment_seen"
 TEAMS_BUCKET = "augment_teams"
 RESULTS_BUCKET = "augment_results"
+COUNTS_BUCKET = "augment_counts"
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -139,6 +140,15 @@ def ticket_outcome_key(job_id: str, ticket_key: str) -> str:
     return f"{_token(job_id)}.outcome.{_token(ticket_key)}"
 
 
+def rule_count_key(rule: str, outcome: str) -> str:
+    """How often trigger rule `rule` had `outcome` (`fired`, `refused`), in the counts bucket."""
+    return f"rule.{_token(rule)}.{_token(outcome)}"
+
+
+# Events the bot's own account caused, which the loop guard ignored, in the counts bucket.
+OWN_EVENTS_COUNT_KEY = "guard.own_events"
+
+
 TEAM_KEY_PREFIX = "team."
 
 
@@ -246,6 +256,13 @@ def buckets(settings: Settings) -> list[api.KeyValueConfig]:
         api.KeyValueConfig(
             bucket=TEAMS_BUCKET,
             description="Teams, members and sprint capacity.",
+            replicas=replicas,
+            storage=api.StorageType.FILE,
+            direct=True,
+        ),
+        api.KeyValueConfig(
+            bucket=COUNTS_BUCKET,
+            description="Trigger rule firings and loop-guard refusals, counted across processes and restarts.",
             replicas=replicas,
             storage=api.StorageType.FILE,
             direct=True,

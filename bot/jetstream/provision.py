@@ -41,6 +41,7 @@ class Buckets:
     seen: KeyValue
     teams: KeyValue
     results: KeyValue
+    counts: KeyValue
 
 
 async def provision(js: JetStreamContext, settings: Settings, *, wait_seconds: float = 0.0) -> Buckets:
@@ -68,6 +69,7 @@ async def _provision(js: JetStreamContext, settings: Settings) -> Buckets:
         seen=await js.key_value(layout.SEEN_BUCKET),
         teams=await js.key_value(layout.TEAMS_BUCKET),
         results=await js.key_value(layout.RESULTS_BUCKET),
+        counts=await js.key_value(layout.COUNTS_BUCKET),
     )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -19,13 +21,22 @@ from pydantic import BaseModel
 from bot.jetstream import layout
 from bot.jetstream.entries import read
 from bot.jobs.store import JobNotFoundError
-from bot.jobs.watch import JobWatch
-from schemas.jobs import JobList, JobListQuery, JobRecord, JobSummary, JobType
+from bot.jobs.watch import JobWatch, Listener
+from schemas.jobs import JobList, JobListQuery, JobRecord, JobStatus, JobSummary, JobType
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """A page of whole job records, newest first."""
+
+    records: list[JobRecord]
+    total: int
+    next_cursor: str | None
 
 
 class JobService:
@@ -76,16 +87,44 @@ class JobService:
         return record
 
     async def list(self, query: JobListQuery) -> JobList:
-        page = self._watch.index.page(
-            status=query.status, job_type=query.job_type, limit=query.limit, cursor=query.cursor
-        )
-        records = await asyncio.gather(*(self._store.get(job_id) for job_id in page.job_ids))
+        page = await self.records(status=query.status, job_type=query.job_type, limit=query.limit, cursor=query.cursor)
         return JobList(
-            jobs=[JobSummary.of(record) for record in records if record is not None],
+            jobs=[JobSummary.of(record) for record in page.records],
             total=page.total,
             limit=query.limit,
             next_cursor=page.next_cursor,
         )
+
+    async def records(
+        self,
+        *,
+        status: JobStatus | None = None,
+        job_type: JobType | None = None,
+        ticket_key: str | None = None,
+        limit: int,
+        cursor: str | None = None,
+    ) -> RecordPage:
+        """A page of records, newest first; `ticket_key`: only jobs that worked on that ticket.
+        Raises `bot.jobs.watch.InvalidCursorError` for a cursor no page returned."""
+        page = self._watch.index.page(
+            status=status,
+            job_type=job_type,
+            limit=limit,
+            cursor=cursor,
+            ticket_key=ticket_key.upper() if ticket_key else None,
+        )
+        records = await asyncio.gather(*(self._store.get(job_id) for job_id in page.job_ids))
+        return RecordPage([record for record in records if record is not None], page.total, page.next_cursor)
+
+    @contextmanager
+    def following(self) -> Iterator[Listener]:
+        """Every job record that changes while the block runs (see `JobWatch.listening`)."""
+        with self._watch.listening() as listener:
+            yield listener
+
+    def stop_following(self) -> None:
+        """End every follower: the process shuts down, and aiohttp waits for open requests."""
+        self._watch.close_listeners()
 
     async def for_ticket(self, ticket_key: str) -> JobRecord | None:
         """The active job on the ticket, else the latest one that touched it."""

@@ -4,6 +4,13 @@ It resolves synchronous requests waiting for their job to end, and keeps a small
 index (type, status, creation time, tickets) so listing jobs never scans the bucket,
 and the sweeper (`bot.jobs.sweeper`) finds the jobs that have not ended.
 The index is rebuilt from the bucket at start: the store stays the only truth.
+
+It also tells listeners (the dashboard's live pages) of every job that changes after it
+loaded. A listener reads a bounded queue of its own at its own pace: one that falls
+`LISTENER_QUEUE` changes behind is ended, never waited for, so a slow page can neither
+hold up the watch nor grow its memory. At most `MAX_LISTENERS` listen at once, and all
+are ended when the process shuts down (aiohttp waits for open requests before it cleans
+up) or the watch restarts (changes may have been missed meanwhile).
 """
 
 from __future__ import annotations
@@ -11,9 +18,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import bisect
+import heapq
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import structlog
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
@@ -25,6 +36,9 @@ log = structlog.get_logger(__name__)
 
 # The server drops a watcher that stays idle longer than this after the process dies.
 WATCHER_INACTIVE_THRESHOLD_SECONDS = 60.0
+# Listeners at once per process, and the changes one may fall behind before it is ended.
+MAX_LISTENERS = 100
+LISTENER_QUEUE = 500
 
 
 @dataclass(slots=True)
@@ -103,8 +117,18 @@ class JobIndex:
             if not jobs:
                 self._by_ticket.pop(key, None)
 
-    def page(self, *, status: JobStatus | None, job_type: JobType | None, limit: int, cursor: str | None) -> Page:
+    def page(
+        self,
+        *,
+        status: JobStatus | None,
+        job_type: JobType | None,
+        limit: int,
+        cursor: str | None,
+        ticket_key: str | None = None,
+    ) -> Page:
         """Newest first. The cursor names the last job of the previous page."""
+        if ticket_key is not None:
+            return self._ticket_page(ticket_key, status, job_type, limit, cursor)
         end = len(self._order)
         if cursor is not None:
             end = bisect.bisect_left(self._order, decode_cursor(cursor))
@@ -124,6 +148,23 @@ class JobIndex:
         )
         next_cursor = encode_cursor(self._entries[page[-1]].sort_key) if more else None
         return Page(job_ids=page, total=total, next_cursor=next_cursor)
+
+    def _ticket_page(
+        self, ticket_key: str, status: JobStatus | None, job_type: JobType | None, limit: int, cursor: str | None
+    ) -> Page:
+        """A page of the jobs that worked on one ticket: one pass over that ticket's jobs, keeping
+        only the newest `limit + 1`."""
+        before = decode_cursor(cursor) if cursor is not None else None
+        matching = [
+            entry
+            for job_id in self._by_ticket.get(ticket_key, ())
+            if self._matches(entry := self._entries[job_id], status, job_type)
+        ]
+        candidates = (entry.sort_key for entry in matching if before is None or entry.sort_key < before)
+        newest = heapq.nlargest(limit + 1, candidates)
+        page = newest[:limit]
+        next_cursor = encode_cursor(page[-1]) if len(newest) > limit else None
+        return Page(job_ids=[job_id for _, job_id in page], total=len(matching), next_cursor=next_cursor)
 
     def unfinished(self) -> list[str]:
         """The jobs not yet completed, failed or cancelled."""
@@ -158,12 +199,51 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursorError("cursor is not one this API returned") from err
 
 
+class ListenerEnd(StrEnum):
+    """Why a listener was ended."""
+
+    behind = "behind"  # it fell LISTENER_QUEUE changes behind
+    restarted = "restarted"  # the watch restarted: changes may have been missed
+    closing = "closing"  # the process shuts down
+
+
+class TooManyListenersError(Exception):
+    pass
+
+
+class Listener:
+    """One follower of job changes: the records changed since it began, in order."""
+
+    def __init__(self, size: int) -> None:
+        self._queue: asyncio.Queue[JobRecord | None] = asyncio.Queue(size)
+        self.ended: ListenerEnd | None = None
+
+    async def next(self) -> JobRecord | None:
+        """The next changed record; None once the listener was ended (`ended` says why)."""
+        return None if self.ended is not None else await self._queue.get()
+
+    def offer(self, record: JobRecord) -> bool:
+        try:
+            self._queue.put_nowait(record)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def end(self, reason: ListenerEnd) -> None:
+        self.ended = reason
+        while not self._queue.empty():  # what it did not read is stale now
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)  # wakes a reader waiting in next()
+
+
 class JobWatch:
     def __init__(self, jobs_bucket: KeyValue) -> None:
         self._bucket = jobs_bucket
         self.index = JobIndex()
         self._waiters: dict[str, list[asyncio.Future[JobRecord]]] = defaultdict(list)
         self._following: tuple[KeyValue.KeyWatcher, asyncio.Task[None]] | None = None
+        self._listeners: set[Listener] = set()
+        self._closing = False
 
     async def start(self) -> None:
         """Load the index from the bucket, then follow every change."""
@@ -175,6 +255,7 @@ class JobWatch:
         previous, self._following = self._following, (watcher, task)
         if previous is not None:
             await _stop(*previous)
+            self._end_listeners(ListenerEnd.restarted)
         log.info("job index loaded", jobs=len(self.index))
 
     async def restart(self) -> None:
@@ -182,6 +263,7 @@ class JobWatch:
         await self.start()
 
     async def stop(self) -> None:
+        self.close_listeners()
         if self._following is not None:
             await _stop(*self._following)
             self._following = None
@@ -203,6 +285,36 @@ class JobWatch:
             if not futures:
                 del self._waiters[job_id]
 
+    @contextmanager
+    def listening(self, size: int = LISTENER_QUEUE) -> Iterator[Listener]:
+        """A listener for the block's length; TooManyListenersError when MAX_LISTENERS listen
+        already, or the process is shutting down."""
+        if self._closing or len(self._listeners) >= MAX_LISTENERS:
+            raise TooManyListenersError(f"{MAX_LISTENERS} pages follow the jobs already")
+        listener = Listener(size)
+        self._listeners.add(listener)
+        try:
+            yield listener
+        finally:
+            self._listeners.discard(listener)
+
+    def close_listeners(self) -> None:
+        """End every listener and refuse new ones: the process shuts down."""
+        self._closing = True
+        self._end_listeners(ListenerEnd.closing)
+
+    def _end_listeners(self, reason: ListenerEnd) -> None:
+        for listener in self._listeners:
+            listener.end(reason)
+        self._listeners.clear()
+
+    def _tell(self, record: JobRecord) -> None:
+        for listener in list(self._listeners):
+            if not listener.offer(record):
+                log.info("job listener fell behind; ended", queued=LISTENER_QUEUE)
+                listener.end(ListenerEnd.behind)
+                self._listeners.discard(listener)
+
     async def _follow(self, watcher: KeyValue.KeyWatcher, index: JobIndex, loaded: asyncio.Future[None]) -> None:
         async for entry in watcher:
             if entry is None:  # the end of the initial values: the new index is complete
@@ -219,6 +331,8 @@ class JobWatch:
                 log.warning("unreadable job record skipped", job_id=entry.key)
                 continue
             index.put(record)
+            if loaded.done():  # a change, not one of the values the index is loaded from
+                self._tell(record)
             if record.status.is_final:
                 for future in self._waiters.pop(record.job_id, []):
                     if not future.done():
