@@ -38,7 +38,7 @@ bench: $(VENV)/.installed-dev
 
 # The README's pictures of the dashboard (docs/ui/), taken by its browser tests in Chromium.
 screenshots: $(VENV)/.installed-dev
-	AUGMENT_SCREENSHOTS=docs/ui $(BIN)/python -m pytest -q -p no:randomly tests/test_ui.py tests/test_ui_jobs.py tests/test_ui_previews.py tests/test_ui_insights.py
+	AUGMENT_SCREENSHOTS=$(CURDIR)/docs/ui $(BIN)/python -m pytest -q -p no:randomly tests/test_ui.py tests/test_ui_jobs.py tests/test_ui_previews.py tests/test_ui_insights.py
 
 clean:
 	rm -rf $(VENV) .augment .pytest_cache

@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -169,6 +170,19 @@ async def test_the_stream_sends_the_row_of_each_job_that_changes(sandboxed: Sand
             _, body = await next_event(one, lambda name, data: ">completed<" in data)
             assert "Plan" in body and "describe:DEMO-3" in body
     assert (await client.get("/ui/jobs/stream?ticket=nope")).status == 422
+
+
+async def test_a_stream_opened_after_a_change_starts_with_what_the_page_missed(sandboxed: SandboxedService) -> None:
+    """A job can end between a page's rendering and its stream's start: the stream begins with it."""
+    client = sandboxed.client
+    rendered = datetime.now(UTC).isoformat()
+    _, job_id = await single(sandboxed, "DEMO-3")  # completed before any stream is open
+    async with client.get(f"/ui/jobs/stream?job={job_id}") as one:
+        _, body = await next_event(one, lambda name, data: ">completed<" in data)
+        assert "describe:DEMO-3" in body
+    async with client.get("/ui/jobs/stream", params={"job_type": "single", "since": rendered}) as rows:
+        _, row = await next_event(rows, lambda name, data: f"job-{job_id}" in data)
+        assert ">completed<" in row
 
 
 async def test_streams_are_bounded_per_process(sandboxed: SandboxedService) -> None:

@@ -93,6 +93,8 @@ class JobsPageQuery(JobsFilter):
 class JobsStreamQuery(JobsFilter):
     job: JobId | None = None
     """Only this job (its own page)."""
+    since: datetime | None = None
+    """When the list was rendered: the jobs changed since are sent first."""
 
 
 # What a rejected filter's message says, by field.
@@ -140,7 +142,7 @@ async def jobs_page(request: web.Request) -> web.Response:
         | {
             "records": listing.records,
             "total": listing.total,
-            "stream_url": "/ui/jobs/stream" + (f"?{urlencode(filters)}" if filters else ""),
+            "stream_url": "/ui/jobs/stream?" + urlencode(filters | {"since": context["now"].isoformat()}),
             # New jobs go on top of the first page only; an older page keeps its rows.
             "insert": query.cursor is None,
             "next_url": f"/ui/jobs?{urlencode(filters | {'cursor': listing.next_cursor})}"
@@ -170,6 +172,9 @@ async def _follow(request: web.Request, query: JobsStreamQuery, listener: Listen
     await response.prepare(request)
     try:
         await response.write(b"retry: 3000\n\n")
+        for missed in await _missed(request, query):
+            if event := _change(query, missed, clock.now()):
+                await response.write(event)
         while True:
             try:
                 async with asyncio.timeout(KEEP_ALIVE_SECONDS):
@@ -185,6 +190,19 @@ async def _follow(request: web.Request, query: JobsStreamQuery, listener: Listen
                 await response.write(event)
     except ConnectionResetError:  # the page went away
         return response
+
+
+async def _missed(request: web.Request, query: JobsStreamQuery) -> list[JobRecord]:
+    """What changed between the page's rendering and its stream's start (the stream carries only
+    what changes after it starts): the job itself, or the list's newest jobs changed since."""
+    jobs = services(request).jobs
+    if query.job is not None:
+        found = await _record(request, query.job)
+        return [found] if found is not None else []
+    if query.since is None:
+        return []
+    newest = await jobs.records(job_type=query.job_type, ticket_key=query.ticket, limit=PAGE_SIZE)
+    return [record for record in reversed(newest.records) if record.updated_at >= query.since]
 
 
 def _change(query: JobsStreamQuery, record: JobRecord, now: datetime) -> bytes | None:
