@@ -4,12 +4,18 @@
    separate process (this script with `--load`). Prints webhooks/s with p50/p99 at a fixed
    offered rate and at saturation, then checks that every accepted webhook is in
    `AUGMENT_EVENTS` exactly once.
-2. Comment commands: `augment serve` aimed at a sandbox in this process, LLM latency 0.
+2. Intake under `wrk` (Debian's, when it is installed): the same `augment api`, and beside it
+   an empty aiohttp handler on uvloop under the same load, which is the ceiling of the load
+   generator and this machine for any Python service; then the count check again. wrk cannot
+   sign a body, so these deliveries use the URL token (`webhooks.url_token`) instead of the
+   signature; each carries its own identifier.
+3. Comment commands: `augment serve` aimed at a sandbox in this process, LLM latency 0.
    Prints p50/p99 from posting `/augment describe` to the bot's acknowledgement comment, as
    the moment the sandbox Jira sends that comment's `comment_created` webhook to a listener of
    this script (polling the comments would add its own interval to every figure).
 
     .venv/bin/python bench/webhooks.py [--rate 300] [--seconds 10] [--connections 64] [--commands 40]
+                                       [--only intake|wrk|commands]
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,10 +36,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import aiohttp.web
 import nats
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -166,6 +176,108 @@ async def distinct_events(server: EmbeddedNats) -> tuple[int, int]:
         await connection.close()
 
 
+WRK_SCRIPT = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args)
+  counter = 0
+end
+function request()
+  counter = counter + 1
+  wrk.headers["X-Atlassian-Webhook-Identifier"] = "wrk-" .. tid .. "-" .. counter
+  return wrk.format()
+end
+"""
+URL_TOKEN = "bench-url-token"
+
+
+async def wrk_intake(arguments: argparse.Namespace) -> None:
+    if shutil.which("wrk") is None:
+        print("wrk: not installed (apt install wrk): skipped")
+        return
+    with tempfile.TemporaryDirectory() as workdir:
+        script = Path(workdir) / "webhooks.lua"
+        body, _ = delivery(0)
+        setup = f"wrk.method = 'POST'\nwrk.body = {json.dumps(body.decode())}\n"
+        setup += "wrk.headers['Content-Type'] = 'application/json'\n"
+        script.write_text(setup + WRK_SCRIPT)
+        port = free_port()
+        empty = await asyncio.create_subprocess_exec(sys.executable, __file__, "--empty-handler", str(port))
+        try:
+            async with aiohttp.ClientSession() as session:
+                await wait_until_up(session, f"http://127.0.0.1:{port}")
+            ceiling = await run_wrk(arguments, script, f"http://127.0.0.1:{port}/webhooks/jira")
+        finally:
+            empty.terminate()
+            await asyncio.wait_for(empty.wait(), 60)
+        async with EmbeddedNats(Path(workdir) / "nats") as nats_server:
+            port = free_port()
+            env = {**os.environ, **nats_server.client_environment(), "SERVER_PORT": str(port),
+                   "SANDBOX_ENABLED": "false", "LOG_LEVEL": "warning", "WEBHOOKS_URL_TOKEN": URL_TOKEN}  # fmt: skip
+            service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "api", env=env, cwd=workdir)
+            try:
+                async with aiohttp.ClientSession() as session:
+                    await wait_until_up(session, f"http://127.0.0.1:{port}")
+                figures = await run_wrk(arguments, script, f"http://127.0.0.1:{port}/webhooks/jira?token={URL_TOKEN}")
+                in_stream = await distinct_events(nats_server)
+            finally:
+                service.terminate()
+                await asyncio.wait_for(service.wait(), 60)
+    for name, measured in (("empty aiohttp handler (the ceiling)", ceiling), ("augment api", figures)):
+        print(f"wrk, {arguments.connections} connections, {arguments.seconds:g} s, {name}: "
+              f"{measured['rate']:,.0f} requests/s; p50 {measured['p50']}, p99 {measured['p99']}; "
+              f"{measured['refused']} not 2xx")  # fmt: skip
+    # wrk stops reading at the deadline: up to one request per connection was accepted unseen.
+    accepted, (events, distinct) = figures["requests"] - figures["refused"], in_stream
+    good = accepted <= events <= accepted + arguments.connections and events == distinct
+    print(f"count check: {accepted} accepted as wrk saw (+ at most {arguments.connections} in flight at its "
+          f"deadline), {events} in AUGMENT_EVENTS, {distinct} distinct identifiers: "
+          f"{'OK' if good else 'MISMATCH'}")  # fmt: skip
+
+
+async def run_wrk(arguments: argparse.Namespace, script: Path, url: str) -> dict[str, Any]:
+    """wrk's requests/s, p50/p99 and answers that were not 2xx, from its report."""
+    done = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", f"-c{arguments.connections}", f"-d{arguments.seconds:g}s", "--latency", "-s", str(script), url,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(done.communicate(), DEADLINE_SECONDS)
+    report = output.decode()
+    assert done.returncode == 0, report
+
+    def found(pattern: str) -> str:
+        match = re.search(pattern, report, re.MULTILINE)
+        return match.group(1) if match else "0"
+
+    return {
+        "rate": float(found(r"^Requests/sec:\s+([\d.]+)")),
+        "requests": int(found(r"^\s+(\d+) requests in")),
+        "refused": int(found(r"Non-2xx or 3xx responses: (\d+)")),
+        "p50": found(r"^\s+50%\s+(\S+)"),
+        "p99": found(r"^\s+99%\s+(\S+)"),
+    }
+
+
+def empty_handler(port: int) -> None:
+    """What any Python service could answer at most here: a 202 and nothing else, on uvloop."""
+
+    async def accepted(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        await request.read()
+        return aiohttp.web.json_response({"status": "accepted"}, status=202)
+
+    async def up(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.json_response({"status": "ready"})
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/webhooks/jira", accepted)
+    app.router.add_get("/", up)
+    uvloop.install()
+    aiohttp.web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
 async def commands(arguments: argparse.Namespace) -> None:
     port, listener_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
@@ -252,8 +364,9 @@ async def command_round_trip(
 
 async def main(arguments: argparse.Namespace) -> None:
     print(describe())
-    await intake(arguments)
-    await commands(arguments)
+    for name, phase in (("intake", intake), ("wrk", wrk_intake), ("commands", commands)):
+        if arguments.only in (None, name):
+            await phase(arguments)
 
 
 if __name__ == "__main__":
@@ -262,9 +375,13 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--commands", type=int, default=40)
+    parser.add_argument("--only", choices=["intake", "wrk", "commands"], help="run one phase")
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--empty-handler", metavar="PORT", type=int, help=argparse.SUPPRESS)
     parsed = parser.parse_args()
-    if parsed.load:
+    if parsed.empty_handler:
+        empty_handler(parsed.empty_handler)
+    elif parsed.load:
         asyncio.run(load(parsed.load, parsed.rate, parsed.seconds, parsed.connections))
     else:
         asyncio.run(main(parsed))
