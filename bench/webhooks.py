@@ -8,14 +8,15 @@
    an empty aiohttp handler on uvloop under the same load, which is the ceiling of the load
    generator and this machine for any Python service; then the count check again. wrk cannot
    sign a body, so these deliveries use the URL token (`webhooks.url_token`) instead of the
-   signature; each carries its own identifier.
+   signature; each carries its own identifier. `--processes N` runs `augment api` as N processes
+   on the one port (server.processes, SO_REUSEPORT; they all use the bench's nats-server).
 3. Comment commands: `augment serve` aimed at a sandbox in this process, LLM latency 0.
    Prints p50/p99 from posting `/augment describe` to the bot's acknowledgement comment, as
    the moment the sandbox Jira sends that comment's `comment_created` webhook to a listener of
    this script (polling the comments would add its own interval to every figure).
 
     .venv/bin/python bench/webhooks.py [--rate 300] [--seconds 10] [--connections 64] [--commands 40]
-                                       [--only intake|wrk|commands]
+                                       [--only intake|wrk|commands] [--processes 1]
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from bot.jetstream import layout
 from bot.jetstream.embedded import EmbeddedNats
 from bot.runtime import subscribe_to_sandbox
 from sandbox import Sandbox
-from tests.fixtures.service import free_port, wait_until_up
+from tests.fixtures.service import free_port, listening_sockets, wait_until_up
 
 SECRET = "bench-secret"
 DEADLINE_SECONDS = 120
@@ -216,17 +217,20 @@ async def wrk_intake(arguments: argparse.Namespace) -> None:
         async with EmbeddedNats(Path(workdir) / "nats") as nats_server:
             port = free_port()
             env = {**os.environ, **nats_server.client_environment(), "SERVER_PORT": str(port),
-                   "SANDBOX_ENABLED": "false", "LOG_LEVEL": "warning", "WEBHOOKS_URL_TOKEN": URL_TOKEN}  # fmt: skip
+                   "SANDBOX_ENABLED": "false", "LOG_LEVEL": "warning", "WEBHOOKS_URL_TOKEN": URL_TOKEN,
+                   "SERVER_PROCESSES": str(arguments.processes)}  # fmt: skip
             service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "api", env=env, cwd=workdir)
             try:
                 async with aiohttp.ClientSession() as session:
                     await wait_until_up(session, f"http://127.0.0.1:{port}")
+                await all_listening(port, arguments.processes)
                 figures = await run_wrk(arguments, script, f"http://127.0.0.1:{port}/webhooks/jira?token={URL_TOKEN}")
                 in_stream = await distinct_events(nats_server)
             finally:
                 service.terminate()
                 await asyncio.wait_for(service.wait(), 60)
-    for name, measured in (("empty aiohttp handler (the ceiling)", ceiling), ("augment api", figures)):
+    api = "augment api" if arguments.processes == 1 else f"augment api, {arguments.processes} processes"
+    for name, measured in (("empty aiohttp handler (the ceiling)", ceiling), (api, figures)):
         print(f"wrk, {arguments.connections} connections, {arguments.seconds:g} s, {name}: "
               f"{measured['rate']:,.0f} requests/s; p50 {measured['p50']}, p99 {measured['p99']}; "
               f"{measured['refused']} not 2xx")  # fmt: skip
@@ -236,6 +240,14 @@ async def wrk_intake(arguments: argparse.Namespace) -> None:
     print(f"count check: {accepted} accepted as wrk saw (+ at most {arguments.connections} in flight at its "
           f"deadline), {events} in AUGMENT_EVENTS, {distinct} distinct identifiers: "
           f"{'OK' if good else 'MISMATCH'}")  # fmt: skip
+
+
+async def all_listening(port: int, processes: int) -> None:
+    """The first process answers before the others listen: wait for a socket of each."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while len(listening_sockets(port)) < processes:
+        assert time.monotonic() < deadline, f"{processes} processes never listened on {port}"
+        await asyncio.sleep(0.1)
 
 
 async def run_wrk(arguments: argparse.Namespace, script: Path, url: str) -> dict[str, Any]:
@@ -376,6 +388,7 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--commands", type=int, default=40)
     parser.add_argument("--only", choices=["intake", "wrk", "commands"], help="run one phase")
+    parser.add_argument("--processes", type=int, default=1, help="`augment api` processes in the wrk phase")
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--empty-handler", metavar="PORT", type=int, help=argparse.SUPPRESS)
     parsed = parser.parse_args()

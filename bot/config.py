@@ -55,6 +55,15 @@ class ServerSettings(Section):
         description="The event loop of augment serve, api and worker: uvloop where it is installed "
         "(not on Windows; asyncio's own loop there), or asyncio's.",
     )
+    processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="`augment api` only (flag --processes): processes that all listen on server.host:port "
+        "(SO_REUSEPORT; the kernel spreads the connections), each a full API. Above 1 needs nats.url and a "
+        "fixed server.port; each process answers /metrics with its own counters. `augment serve` refuses a "
+        "value above 1; `augment worker` ignores it (it does not listen on server.port).",
+    )
 
 
 class LogSettings(Section):
@@ -476,7 +485,15 @@ class SandboxSettings(Section):
     )
     jira_port: int = Field(default=8001, ge=0, le=65535)
     llm_port: int = Field(default=8002, ge=0, le=65535)
-    snapshot: Path | None = Path(".augment/sandbox.json")
+    snapshot: Path | None = Field(
+        default=Path(".augment/sandbox.json"),
+        description="Where the sandbox keeps its state between runs; empty: it keeps nothing.",
+    )
+
+    @field_validator("snapshot", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("enabled", mode="before")
     @classmethod

@@ -164,3 +164,8 @@ def test_a_rule_runs_only_a_job_type_a_pipeline_registered_a_rule_action_for() -
     assert str(err.value) == (
         "triggers.rules.0.action.job_type (rule x): no pipeline runs batch from a rule; one of: single"
     )
+
+
+def test_an_empty_sandbox_snapshot_keeps_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANDBOX_SNAPSHOT", "")
+    assert load_settings().sandbox.snapshot is None

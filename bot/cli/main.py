@@ -73,7 +73,9 @@ def _main(argv: list[str] | None) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(getattr(args, "config", None))
+    # A flag wins over config.yaml and the environment; validated as the setting is.
+    flags = {"server": {"processes": args.processes}} if getattr(args, "processes", None) is not None else {}
+    settings = load_settings(getattr(args, "config", None), **flags)
     # The embedded nats-server's password is made up with the settings, not configured: add it.
     secrets = [*settings.secrets(), settings.nats.embedded_password.get_secret_value()]
     configure_logging(settings.log.level, settings.log.format, secrets)
@@ -111,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--config", type=Path, default=None, help="config file (default: $AUGMENT_CONFIG or ./config.yaml)"
         )
+        if name == "api":
+            command.add_argument(
+                "--processes",
+                type=int,
+                default=None,
+                help="processes listening on the one port (overrides server.processes, $SERVER_PROCESSES; default 1)",
+            )
 
     hashing = commands.add_parser("hash-password", help="print an argon2 hash for AUTH_PASSWORD_HASH")
     hashing.add_argument("--stdin", action="store_true", help="read the password from standard input")

@@ -1,9 +1,12 @@
-"""The long-running processes: `serve` (API + workers), `api`, and `worker`."""
+"""The long-running processes: `serve` (API + workers), `api` (one process or several:
+`bot.cli.api_processes`), and `worker`."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import os
+import pickle
 import signal
 import socket
 import sys
@@ -14,6 +17,7 @@ from aiohttp import web
 
 from bot import plugins
 from bot.app import create_app
+from bot.cli.api_processes import First, Further, check
 from bot.cli.collector import tune_for_serving
 from bot.cli.event_loop import new_event_loop
 from bot.config import ConfigError, Settings
@@ -21,6 +25,7 @@ from bot.jetstream.connect import NatsUnavailableError
 from bot.jetstream.embedded import EmbeddedNatsError
 from bot.jetstream.provision import ProvisionError
 from bot.jobs.worker import Worker
+from bot.logs import configure_logging
 from bot.runtime import Runtime
 from bot.worker_health import WorkerHealthServer
 
@@ -30,11 +35,27 @@ STARTUP_ERRORS = (NatsUnavailableError, EmbeddedNatsError, ProvisionError, Confi
 
 
 def serve(settings: Settings) -> None:
+    if settings.server.processes > 1:
+        raise ConfigError(
+            "server.processes (env SERVER_PROCESSES): `augment api` only; `augment serve` runs in one process "
+            "(for more, run `augment api` and `augment worker`)"
+        )
     _run_app(settings, with_worker=True)
 
 
 def api(settings: Settings) -> None:
-    _run_app(settings, with_worker=False)
+    check(settings)
+    _run_app(
+        settings, with_worker=False, several=First(settings.server.processes) if settings.server.processes > 1 else None
+    )
+
+
+def further() -> None:
+    """One of the other processes of `augment api` with server.processes > 1: the first's
+    settings arrive pickled on stdin (`bot.cli.api_processes`)."""
+    settings: Settings = pickle.load(sys.stdin.buffer)
+    configure_logging(settings.log.level, settings.log.format, settings.secrets())
+    _run_app(settings, with_worker=False, several=Further())
 
 
 def worker(settings: Settings) -> None:
@@ -48,28 +69,44 @@ def worker(settings: Settings) -> None:
         sys.exit(f"augment worker could not start: {err}")
 
 
-def _run_app(settings: Settings, *, with_worker: bool) -> None:
+def _run_app(settings: Settings, *, with_worker: bool, several: First | Further | None = None) -> None:
+    """Serve until SIGTERM or SIGINT. `several`: this process is one of several on the port."""
     host, port = settings.server.host, settings.server.port
     loopback = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     app = create_app(settings, with_worker=with_worker, sandbox_webhook_url=f"http://{loopback}:{port}/webhooks/jira")
-    _check_port(host, port)  # before NATS and the sandbox start (on startup), not after
+    if not isinstance(several, Further):  # the first process checked the port for the others
+        _check_port(host, port)  # before NATS and the sandbox start (on startup), not after
     loop = new_event_loop(settings.server.event_loop)
     tune_for_serving()
+    if several is not None:
+        several.prepare(app, loop)
     log.info(
         "augment starting",
         url=f"http://{host}:{port}",
         docs=f"http://{host}:{port}/docs",
         workers=with_worker,
         event_loop=type(loop).__module__.split(".")[0],
+        **({} if several is None else {"pid": os.getpid()}),
     )
     try:
-        web.run_app(app, host=host, port=port, access_log=None, print=None, loop=loop)
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            access_log=None,
+            print=None,
+            loop=loop,
+            handle_signals=several is None,  # several: their own handlers (`bot.cli.api_processes`)
+            reuse_port=several is not None or None,
+        )
     except STARTUP_ERRORS as err:
         sys.exit(f"augment could not start: {err}")
     except OSError as err:
         if err.errno not in BIND_ERRNOS:
             raise
         sys.exit(_cannot_listen(host, port, err))
+    if several is not None:
+        several.finish()
 
 
 BIND_ERRNOS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
