@@ -1,7 +1,7 @@
 """Jobs through submit → queue → worker → completed, measured against a real `augment serve`.
 
 Prints: jobs/s for no-op jobs (async submit, many in flight), p50/p99 of a synchronous
-call, and the service's RSS. Everything runs on 127.0.0.1; the load comes from this
+call, how soon the service is ready after it starts, and its RSS. Everything runs on 127.0.0.1; the load comes from this
 process, the service and nats-server are separate processes.
 
     .venv/bin/python bench/jobs.py [--jobs 2000] [--in-flight 64] [--sync-calls 300]
@@ -70,10 +70,12 @@ async def main(arguments: argparse.Namespace) -> None:
             env = {**os.environ, **nats_server.client_environment(), "SERVER_PORT": str(port),
                    "SANDBOX_ENABLED": "false", "LOG_LEVEL": "warning",
                    "LIMITS_CONCURRENCY": str(arguments.concurrency)}  # fmt: skip
+            launched = time.perf_counter()
             service = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "serve", env=env, cwd=workdir)
             try:
                 async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=arguments.in_flight)) as session:
-                    await wait_until_up(session, url)
+                    await wait_until_up(session, url, path="/health/ready", poll_seconds=0.01)
+                    ready = time.perf_counter() - launched
                     idle_rss, _ = rss_mib(service.pid)
                     await sync_latency(session, url, 20)  # warm up
                     rate = await throughput(session, url, arguments.jobs, arguments.in_flight)
@@ -86,6 +88,7 @@ async def main(arguments: argparse.Namespace) -> None:
           f"{arguments.concurrency}: {rate:,.0f} jobs/s")  # fmt: skip
     print(f"sync call (POST /diagnostics/ping, sequential, n={len(latencies)}): "
           f"p50 {statistics.median(latencies):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms")  # fmt: skip
+    print(f"ready (GET /health/ready answers 200) {ready:.2f} s after the process started")
     print(f"service RSS: idle {idle_rss:.0f} MiB, after the run {rss:.0f} MiB, peak {peak:.0f} MiB")
 
 

@@ -11,9 +11,10 @@
    signature; each carries its own identifier. `--processes N` runs `augment api` as N processes
    on the one port (server.processes, SO_REUSEPORT; they all use the bench's nats-server).
 3. Comment commands: `augment serve` aimed at a sandbox in this process, LLM latency 0.
-   Prints p50/p99 from posting `/augment describe` to the bot's acknowledgement comment, as
-   the moment the sandbox Jira sends that comment's `comment_created` webhook to a listener of
-   this script (polling the comments would add its own interval to every figure).
+   Prints p50/p99 from posting `/augment describe` to the bot's acknowledgement comment, and to
+   the job's preview comment, each as the moment the sandbox Jira sends that comment's
+   `comment_created` webhook to a listener of this script (polling the comments would add its
+   own interval to every figure). One command at a time: the next once the preview is posted.
 
     .venv/bin/python bench/webhooks.py [--rate 300] [--seconds 10] [--connections 64] [--commands 40]
                                        [--only intake|wrk|commands] [--processes 1]
@@ -313,33 +314,37 @@ async def commands(arguments: argparse.Namespace) -> None:
                 await subscribe_to_sandbox(
                     sandbox, Settings.model_validate({"webhooks": {"secret": SECRET}}), f"{url}/webhooks/jira"
                 )
-                latencies = [
+                timings = [
                     await command_round_trip(session, sandbox.jira_url, auth, acknowledged)
                     for _ in range(arguments.commands)
                 ]
             finally:
                 service.terminate()
                 await asyncio.wait_for(service.wait(), 60)
-    print(f"comment command (/augment describe → acknowledgement comment, LLM latency 0, n={len(latencies)}): "
-          f"p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms")  # fmt: skip
+    for name, latencies in (("acknowledgement comment", [ack for ack, _ in timings]),
+                            ("the preview's comment", [answer for _, answer in timings])):  # fmt: skip
+        print(f"comment command (/augment describe → {name}, LLM latency 0, n={len(latencies)}): "
+              f"p50 {statistics.median(latencies):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms")  # fmt: skip
 
 
 class Acknowledgements:
-    """The bot's acknowledgement comments, as the sandbox Jira announces them by webhook."""
+    """The bot's comments on the benchmark's tickets, as the sandbox Jira announces them by webhook:
+    the acknowledgement of a command, then the job's answer (the preview)."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, asyncio.Future[float]] = {}
+        self._waiting: dict[tuple[str, str], asyncio.Future[float]] = {}
 
-    def expect(self, key: str) -> asyncio.Future[float]:
-        future = self._waiting[key] = asyncio.get_running_loop().create_future()
+    def expect(self, key: str, text: str) -> asyncio.Future[float]:
+        future = self._waiting[key, text] = asyncio.get_running_loop().create_future()
         return future
 
     async def receive(self, request: aiohttp.web.Request) -> aiohttp.web.Response:
         arrived = time.perf_counter()
         payload = await request.json()
-        future = self._waiting.get(payload.get("issue", {}).get("key", ""))
-        if future and not future.done() and "Writing a description" in payload.get("comment", {}).get("body", ""):
-            future.set_result(arrived)
+        key, body = payload.get("issue", {}).get("key", ""), payload.get("comment", {}).get("body", "")
+        for (expected_key, text), future in self._waiting.items():
+            if expected_key == key and text in body and not future.done():
+                future.set_result(arrived)
         return aiohttp.web.Response(status=204)
 
     @contextlib.asynccontextmanager
@@ -357,21 +362,26 @@ class Acknowledgements:
 
 async def command_round_trip(
     session: aiohttp.ClientSession, jira: str, auth: dict[str, str], acknowledged: Acknowledgements
-) -> float:
+) -> tuple[float, float]:
+    """(ms to the acknowledgement, ms to the preview). The next command is sent once this one's job
+    has answered, so each acknowledgement is timed on a service that is not still working off
+    the jobs of the commands before it."""
     fields = {"project": {"key": "DEMO"}, "issuetype": {"name": "Task"}, "summary": "Bench command"}
     async with session.post(f"{jira}/rest/api/2/issue", json={"fields": fields}, headers=auth) as response:
         key = (await response.json())["key"]
-    acknowledgement = acknowledged.expect(key)
+    acknowledgement = acknowledged.expect(key, "Writing a description")
+    preview = acknowledged.expect(key, "Preview: a description")
     started = time.perf_counter()
     async with session.post(
         f"{jira}/rest/api/2/issue/{key}/comment", json={"body": "/augment describe"}, headers=auth
     ) as response:
         assert response.status == 201
     try:
-        arrived = await asyncio.wait_for(acknowledgement, DEADLINE_SECONDS)
+        acknowledged_at = await asyncio.wait_for(acknowledgement, DEADLINE_SECONDS)
+        previewed_at = await asyncio.wait_for(preview, DEADLINE_SECONDS)
     except TimeoutError:
-        raise SystemExit(f"no acknowledgement on {key}") from None
-    return (arrived - started) * 1000
+        raise SystemExit(f"no acknowledgement or no preview on {key}") from None
+    return (acknowledged_at - started) * 1000, (previewed_at - started) * 1000
 
 
 async def main(arguments: argparse.Namespace) -> None:
