@@ -1,7 +1,7 @@
 """What a process loads before it does any work: every route table and pipeline, but none of
 the heavy libraries only some work needs (OR-Tools ~90 MiB, matplotlib ~60 MiB, the LLM SDKs
-~90 MiB together, atlassian-python-api ~10 MiB). They load on first use, so an idle
-`augment serve` stays small."""
+~90 MiB together, atlassian-python-api ~10 MiB, and the dashboard's Jinja2 and jira2markdown
+with pyparsing). They load on first use, so an idle `augment serve` stays small."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("ortools", "matplotlib", "numpy", "openai", "anthropic", "google.genai", "atlassian")
+HEAVY = (
+    "ortools",
+    "matplotlib",
+    "numpy",
+    "openai",
+    "anthropic",
+    "google.genai",
+    "atlassian",
+    "jinja2",
+    "jira2markdown",
+    "pyparsing",
+)
 
 LOAD_EVERYTHING = """
 import json, sys
