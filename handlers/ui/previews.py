@@ -30,7 +30,7 @@ from handlers.ui import page, same_origin, wiki
 from handlers.ui import plans as plan_views
 from schemas.applying import MAX_SELECTED, ApplyBody, PreviewClaim, PreviewDiscard
 from schemas.generation import BatchCounts
-from schemas.jobs import JobAccepted, JobListQuery, JobRecord, JobStatus, PlanOperation
+from schemas.jobs import JobAccepted, JobRecord, JobStatus, PlanOperation
 from schemas.keys import JobId, JobPath, TicketKey
 from schemas.planning import MAX_TASK_STORIES, TaskGenerationRequest
 
@@ -95,13 +95,11 @@ class DescriptionView:
 
 @routes.get("/ui/previews", query=PreviewListQuery, in_schema=False)
 async def previews_page(request: web.Request, query: PreviewListQuery) -> web.Response:
-    service = services(request)
-    listing = await service.jobs.list(JobListQuery(status=JobStatus.completed, limit=LOOKED_AT))
-    records = await asyncio.gather(*(service.runtime.store.get(job.job_id) for job in listing.jobs))
-    rows = [row for record in records if record is not None and (row := _row(record)) is not None]
+    listing = await services(request).jobs.records(status=JobStatus.completed, limit=LOOKED_AT)
+    rows = [row for record in listing.records if (row := _row(record)) is not None]
     shown = rows if query.done else [row for row in rows if row.state == "waiting"]
     return page(
-        request, "previews/list.html", rows=shown, done=query.done, looked_at=len(listing.jobs), listing=listing
+        request, "previews/list.html", rows=shown, done=query.done, looked_at=len(listing.records), listing=listing
     )
 
 
