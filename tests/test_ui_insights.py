@@ -262,6 +262,7 @@ async def test_the_pages_in_a_browser(aiohttp_client: Callable[..., Any], nats_u
     await jira_faults(service.sandbox, latency_ms=0)
     chart = page.get_by_role("img", name="Gantt chart of the plan for DEMO-11")
     await chart.wait_for()  # the section asked again by itself, and the plan was done
+    assert await page.locator("#timeline .status").inner_text() == "completed"
     await page.wait_for_function("document.querySelector('figure.gantt img').complete")
     assert await chart.evaluate("image => image.naturalWidth") > 0
     job = await wait_for_job(service.client, job_id, finished)
