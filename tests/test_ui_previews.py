@@ -149,7 +149,7 @@ async def test_a_batch_preview_is_approved_ticket_by_ticket(sandboxed: Sandboxed
     page = await html(sandboxed, f"/ui/previews/{batch['job_id']}")
     for key in ("DEMO-8", "DEMO-9"):
         assert f'name="ticket" value="{key}"' in page
-        assert f'">{key}</h3>' in page  # its description beside Jira's
+        assert f'">{key} · Description</h3>' in page  # its description beside Jira's
     assert "plans for 2 tickets" in await html(sandboxed, "/ui/previews")
 
     response = await sandboxed.client.post(
@@ -265,3 +265,18 @@ async def test_a_preview_is_started_from_the_dashboard_only_and_for_an_epic_with
     assert "DEMO-11 has no stories to plan tasks for." in await no_stories.text()
     bad_key = await sandboxed.client.post("/ui/previews/start", data={"epic_key": "not a key"}, headers=HTMX)
     assert bad_key.status == 422 and "epic_key" in await bad_key.text()
+
+
+async def test_a_test_case_preview_shows_the_planned_table_as_jira_renders_it(sandboxed: SandboxedService) -> None:
+    response = await sandboxed.client.post("/plan/tests/story", json={"story_key": "DEMO-3", "coverage_level": "basic"})
+    assert response.status == 200, await response.text()
+    [summary] = (await (await sandboxed.client.get("/jobs?job_type=test_generation")).json())["jobs"]
+    source = await record(sandboxed, summary["job_id"])
+    [(field, planned)] = source["plan"][0]["payload"]["fields"].items()
+    assert planned.startswith("||")  # a wiki table: a header row, then a row per test case
+
+    page = await html(sandboxed, f"/ui/previews/{source['job_id']}")
+    assert "DEMO-3 · Test Cases" in page  # the field by the name Jira gives it, not its id
+    planned_part = page.split('aria-label="Planned Test Cases of DEMO-3"', 1)[1]
+    assert planned_part.index("<table>") < planned_part.index("</section>")
+    assert f"{field}</h3>" not in page

@@ -13,6 +13,7 @@ people with its status, swapped in beside the buttons (`HX-Retarget`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -70,11 +71,12 @@ class PreviewRow:
 
 
 @dataclass(frozen=True)
-class DescriptionView:
-    """A planned description beside the one Jira holds now."""
+class TextView:
+    """A planned text field (a description, a Test Cases table) beside the one Jira holds now."""
 
     ticket_key: str
     op_id: str
+    label: str  # the field as Jira names it
     current: str | None
     planned: str
     error: str = ""  # Jira could not be read
@@ -162,7 +164,7 @@ async def preview_page(request: web.Request, job_id: str) -> web.Response:
         kinds=plan_views.counts(operations),
         view=plan_views.view(operations, estimates) if single else None,
         descriptions=descriptions,
-        described=sum(_description(operation) is not None for operation in operations),
+        described=sum(len(_texts(operation)) for operation in operations),
         max_descriptions=MAX_DESCRIPTIONS,
     )
 
@@ -246,30 +248,37 @@ def _state(record: JobRecord) -> State:
     return "waiting"
 
 
-def _description(operation: PlanOperation) -> str | None:
+def _texts(operation: PlanOperation) -> list[tuple[str, str]]:
+    """(field id, planned text) of each text field the operation sets on an existing ticket."""
+    if operation.kind != "update_fields" or not operation.ticket_key:
+        return []
     fields = operation.payload.get("fields") or {}
-    planned = fields.get("description") if operation.kind == "update_fields" else None
-    return planned if isinstance(planned, str) and operation.ticket_key else None
+    return [(field, value) for field, value in fields.items() if isinstance(value, str)]
 
 
-async def _descriptions(request: web.Request, operations: list[PlanOperation]) -> list[DescriptionView]:
-    """Each planned description beside Jira's current one, for the first `MAX_DESCRIPTIONS`."""
+async def _descriptions(request: web.Request, operations: list[PlanOperation]) -> list[TextView]:
+    """Each planned text beside Jira's current one, for the first `MAX_DESCRIPTIONS`."""
     jira = services(request).runtime.jira
     gate = asyncio.Semaphore(JIRA_READS)
+    planned = [(operation, field, text) for operation in operations for field, text in _texts(operation)]
+    planned = planned[:MAX_DESCRIPTIONS]
+    labels = {"description": "Description"}
+    if any(field not in labels for _, field, _ in planned):
+        with contextlib.suppress(JiraError):  # unread, the field's id will do
+            labels |= {str(found["id"]): str(found.get("name") or found["id"]) for found in await jira.fields()}
 
-    async def read(operation: PlanOperation, planned: str) -> DescriptionView:
-        key = operation.ticket_key or ""
+    async def read(operation: PlanOperation, field: str, text: str) -> TextView:
+        key, label = operation.ticket_key or "", labels.get(field, field)
         async with gate:
             try:
-                current = (await jira.field_values(key, ["description"]))["description"]
+                current = (await jira.field_values(key, [field]))[field]
             except JiraError as err:
-                return DescriptionView(key, operation.op_id, None, planned, error=str(err))
-        expected = (operation.payload.get("expect_sha256") or {}).get("description")
+                return TextView(key, operation.op_id, label, None, text, error=str(err))
+        expected = (operation.payload.get("expect_sha256") or {}).get(field)
         changed = expected is not None and expected != fingerprint(current)
-        return DescriptionView(key, operation.op_id, current, planned, changed=changed)
+        return TextView(key, operation.op_id, label, current, text, changed=changed)
 
-    described = [(operation, text) for operation in operations if (text := _description(operation)) is not None]
-    return list(await asyncio.gather(*(read(operation, text) for operation, text in described[:MAX_DESCRIPTIONS])))
+    return list(await asyncio.gather(*(read(*change) for change in planned)))
 
 
 def _names(plan: list[PlanOperation]) -> dict[str, str]:
