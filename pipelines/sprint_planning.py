@@ -132,9 +132,7 @@ async def _run(job: JobContext, request: Request) -> dict[str, Any]:
         if job.record.reply is not None:  # from a comment: the chart goes on the epic, for the reply
             await _attach_chart(job, epic, draft)
         return draft
-    await job.progress(f"Writing the sprint plan of {epic}: {len(plan)} operations")
-    applied = await job.apply(plan, ticket_key=epic)
-    await job.progress(f"Wrote the sprint plan of {epic}", processed=1, total=1)
+    applied = await job.apply(plan, ticket_key=epic, doing=f"Writing the sprint plan of {epic}")
     return _written(draft, plan, applied)
 
 

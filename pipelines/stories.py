@@ -79,9 +79,7 @@ async def generate_stories(job: JobContext) -> StoryGenerationResult:
     draft = StoryGenerationResult.model_validate(result)
     if request.dry_run:
         return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
-    await job.progress(f"Writing {len(plan)} stories", processed=0, total=len(plan))
-    applied = await job.apply(plan, ticket_key=draft.epic_key or "")
-    await job.progress(f"Wrote {len(plan)} stories", processed=len(plan), total=len(plan))
+    applied = await job.apply(plan, ticket_key=draft.epic_key or "", doing=f"Writing {len(plan)} stories")
     return _final(draft, applied, job.elapsed())
 
 

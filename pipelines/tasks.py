@@ -85,9 +85,7 @@ async def generate_tasks(job: JobContext) -> TaskPlanningResult:
     if request.dry_run:
         return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
     creates = sum(op.kind == "create_issue" for op in plan)
-    await job.progress(f"Creating {creates} tasks", processed=0, total=creates)
-    applied = await job.apply(plan, ticket_key=draft.epic_key or "")
-    await job.progress(f"Created {creates} tasks", processed=creates, total=creates)
+    applied = await job.apply(plan, ticket_key=draft.epic_key or "", doing=f"Creating {creates} tasks and their links")
     return _final(draft, applied, job.elapsed())
 
 

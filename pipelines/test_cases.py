@@ -100,9 +100,7 @@ async def generate_tests(job: JobContext) -> TestGenerationResult:
     draft = TestGenerationResult.model_validate(result)
     if not request.update_jira:
         return draft.model_copy(update={"execution_time_seconds": job.elapsed()})
-    await job.progress(f"Writing the test cases of {len(plan)} items", processed=0, total=len(plan))
-    applied = await job.apply(plan, ticket_key=draft.item_key)
-    await job.progress(f"Wrote the test cases of {len(plan)} items", processed=len(plan), total=len(plan))
+    applied = await job.apply(plan, ticket_key=draft.item_key, doing=f"Writing the test cases of {len(plan)} items")
     return _final(draft, applied, job.elapsed())
 
 

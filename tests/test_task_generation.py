@@ -148,6 +148,25 @@ async def test_dry_run_false_creates_each_task_once_with_links_fields_and_team_l
     assert await creates(sandboxed.sandbox) == len(body["task_details"])
 
 
+async def test_creating_the_tasks_shows_how_many_operations_are_written(sandboxed: SandboxedService) -> None:
+    """A long write reports its progress operation by operation, not only at its start and end."""
+    await jira_faults(sandboxed.sandbox, latency_ms=150)
+    status, accepted = await post(
+        sandboxed.client, "/plan/tasks/team-based", {"story_keys": STORIES, "dry_run": False, "async_mode": True}
+    )
+    assert status == 202, accepted
+
+    def midway(job: dict[str, Any]) -> bool:
+        return job["status"] == "processing" and 0 < (job["progress"]["processed"] or 0) < job["progress"]["total"]
+
+    job = await wait_for_job(sandboxed.client, accepted["job_id"], midway, timeout=60)
+    assert job["progress"]["message"].startswith("Creating ") and job["progress"]["total"] == len(job["plan"])
+    await jira_faults(sandboxed.sandbox, latency_ms=0)
+    done = await wait_for_job(sandboxed.client, accepted["job_id"], finished, timeout=60)
+    assert done["status"] == "completed"
+    assert done["progress"]["processed"] == done["progress"]["total"] == len(done["plan"])
+
+
 async def test_a_preview_applied_later_creates_the_tasks_once(sandboxed: SandboxedService) -> None:
     status, preview = await post(sandboxed.client, "/plan/tasks/generate", {"story_keys": ["DEMO-4", "DEMO-6"]})
     assert status == 200, preview

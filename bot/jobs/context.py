@@ -137,14 +137,29 @@ class JobContext:
             await self.update(keep)
         return self.record.plan or [], dict(self.record.result or {})
 
-    async def apply(self, plan: Sequence[PlanOperation], *, ticket_key: str) -> list[AppliedOperation]:
+    async def apply(
+        self, plan: Sequence[PlanOperation], *, ticket_key: str, doing: str | None = None
+    ) -> list[AppliedOperation]:
         """Carry out `plan` through the one applier, recording each operation in this job's
         record before the next: a redelivered job goes on after the last one recorded. When a
         create is sent is recorded first too (`CreateAttempts`), so a resumed job waits for Jira's
-        search before looking for it. A Jira failure becomes a job error concerning `ticket_key`."""
+        search before looking for it. A Jira failure becomes a job error concerning `ticket_key`.
+        With `doing`, the progress reads it, and the operations recorded out of the plan's, in
+        the same record writes (the job's completion shows them all done)."""
+        total = len(plan)
+
+        def count(current: JobRecord) -> None:
+            if doing is not None:
+                current.progress.message = doing
+                current.progress.processed = min(len(current.applied), total)
+                current.progress.total = total
 
         async def record(entry: AppliedOperation) -> None:
-            await self.update(lambda current: current.applied.append(entry))
+            def keep(current: JobRecord) -> None:
+                current.applied.append(entry)
+                count(current)
+
+            await self.update(keep)
 
         async def attempt(op_id: str, at: datetime) -> None:
             def keep(current: JobRecord) -> None:
@@ -154,6 +169,8 @@ class JobContext:
 
             await self.update(keep)
 
+        if doing is not None:
+            await self.update(count)
         try:
             attempted = self.record.section(CreateAttempts).create_attempts
             return await Applier(self.runtime.jira).apply(
