@@ -34,7 +34,7 @@ from bot.config import TriggerAction
 from bot.formatting.jira_wiki import markdown_to_wiki
 from bot.formatting.limits import fit_wiki, job_ticket_path
 from bot.jetstream import layout
-from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, fingerprint
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, Applier, guarded_update
 from bot.jira.client import JiraError, JiraNotFoundError, Ticket
 from bot.jira.context import TicketContext, TicketContextReader
 from bot.jobs.context import JobCancelledError, JobContext
@@ -53,7 +53,7 @@ from schemas.generation import (
     TicketDescription,
     TicketWork,
 )
-from schemas.jobs import AppliedOperation, JobRecord, JobType, PlanOperation, TokenUsage
+from schemas.jobs import AppliedOperation, JobRecord, JobType, TokenUsage
 
 pipeline = Pipeline("generation")
 
@@ -265,17 +265,13 @@ class Describer:
             llm_model=self._choice.model,
             usage=TokenUsage().plus(answer.usage),
         )
+        # Somebody who changes the description meanwhile keeps it: it is not overwritten.
         plan = [
-            PlanOperation(
-                op_id=f"describe:{ticket.key}",
-                kind="update_fields",
-                ticket_key=ticket.key,
-                # What was read, as a fingerprint: if Jira holds something else at write
-                # time, somebody changed the ticket meanwhile and it is not overwritten.
-                payload={
-                    "fields": {"description": draft.description_wiki},
-                    "expect_sha256": {"description": fingerprint(ticket.description)},
-                },
+            guarded_update(
+                f"describe:{ticket.key}",
+                ticket.key,
+                {"description": draft.description_wiki},
+                read={"description": ticket.description},
             )
         ]
         return TicketWork(draft=draft, plan=plan)

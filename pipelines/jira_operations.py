@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, created_by, fingerprint
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, created_by, guarded_update
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
 from bot.jira.fields import ProjectFields
 from bot.jira.links import BLOCKS, NO_STORY_LINK, StoryLink, link_type_names, stand_in_note
@@ -113,14 +113,11 @@ class Planner:
             would_change[name] = (current[name] or "") != value
         if asked:
             plan.append(
-                PlanOperation(
-                    op_id=f"fields:{key}",
-                    kind="update_fields",
-                    ticket_key=key,
-                    payload={
-                        "fields": {field_ids[name]: value for name, value in asked.items()},
-                        "expect_sha256": {field_ids[name]: fingerprint(current[name]) for name in asked},
-                    },
+                guarded_update(
+                    f"fields:{key}",
+                    key,
+                    {field_ids[name]: value for name, value in asked.items()},
+                    read={field_ids[name]: current[name] for name in asked},
                 )
             )
         parent_key = (

@@ -30,7 +30,7 @@ from bot.documents import DocumentError, DocumentReader
 from bot.documents.prd_stories import PrdStory, StoryTableError, find_story_table, normalise_title
 from bot.formatting.limits import fit_wiki
 from bot.formatting.plans import story_wiki, table_cell
-from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, fingerprint
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, guarded_update
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
 from bot.jira.context import TicketContextReader
 from bot.jobs.context import JobContext
@@ -140,14 +140,8 @@ async def _plan(job: JobContext, request: PrdStorySyncRequest) -> tuple[list[Pla
         else:
             detail.action = "update"
             plan.append(
-                PlanOperation(
-                    op_id=f"update:{index}",
-                    kind="update_fields",
-                    ticket_key=ticket.key,
-                    payload={
-                        "fields": {"description": wiki},
-                        "expect_sha256": {"description": fingerprint(ticket.description)},
-                    },
+                guarded_update(
+                    f"update:{index}", ticket.key, {"description": wiki}, read={"description": ticket.description}
                 )
             )
         details.append(detail)

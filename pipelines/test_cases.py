@@ -38,7 +38,7 @@ from bot.formatting.limits import fit_wiki, job_ticket_path
 from bot.formatting.plans import table_cell
 from bot.formatting.test_table import tests_table
 from bot.jetstream import layout
-from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, fingerprint
+from bot.jira.applier import ALREADY_APPLIED, APPLIED, CONFLICT, guarded_update
 from bot.jira.client import JiraClient, JiraError, JiraNotFoundError, Ticket
 from bot.jira.fields import ProjectFields
 from bot.jobs.context import JobContext
@@ -137,18 +137,9 @@ class Planner:
             (story_tests if ticket.issue_type == STORY else task_tests)[ticket.key] = answer.test_cases
             usage = usage.plus(answer.usage)
             table = fit_wiki(tests_table(answer.test_cases), job_ticket_path(self._job.job_id, ticket.key))
-            plan.append(
-                PlanOperation(
-                    op_id=f"tests:{ticket.key}",
-                    kind="update_fields",
-                    ticket_key=ticket.key,
-                    # What the field held, as a fingerprint: a field edited meanwhile is not overwritten.
-                    payload={
-                        "fields": {item.field_id: table},
-                        "expect_sha256": {item.field_id: fingerprint(item.current)},
-                    },
-                )
-            )
+            # A field edited meanwhile is not overwritten.
+            field = item.field_id
+            plan.append(guarded_update(f"tests:{ticket.key}", ticket.key, {field: table}, read={field: item.current}))
         total = sum(len(answer.test_cases) for answer in answers)
         level = self._request.coverage_level.value
         draft = TestGenerationResult(

@@ -275,6 +275,20 @@ def _key(operation: PlanOperation) -> str:
     return operation.ticket_key
 
 
+def guarded_update(op_id: str, ticket_key: str, fields: Mapping[str, Any], read: Mapping[str, Any]) -> PlanOperation:
+    """An `update_fields` that writes `fields` unless Jira no longer holds what was `read` of them
+    at planning time (field id → value): kept as fingerprints, compared when it is applied."""
+    return PlanOperation(
+        op_id=op_id,
+        kind="update_fields",
+        ticket_key=ticket_key,
+        payload={
+            "fields": dict(fields),
+            "expect_sha256": {field: fingerprint(value) for field, value in read.items()},
+        },
+    )
+
+
 def fingerprint(value: Any) -> str:
     """What a plan keeps of a field's value read at planning time: enough to see a change."""
     # Jira gives null for an empty text field; a plan says "".
