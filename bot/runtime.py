@@ -28,6 +28,7 @@ from bot.jetstream.provision import Buckets, provision
 from bot.jira.client import JiraClient
 from bot.jira.fields import FieldStatus, resolve_fields
 from bot.jobs.queue import JobQueue
+from bot.jobs.rule_counts import RuleCounts
 from bot.jobs.store import JobStore
 from bot.llm.catalogue import Catalogue, ModelChoiceError
 from bot.llm.client import Llm
@@ -65,6 +66,11 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     # What finding the custom fields by name at start found (`/health`: jira_fields).
     jira_fields: FieldStatus = field(default_factory=FieldStatus)
+    # The trigger rules' counts this process adds to (`bot.jobs.rule_counts`).
+    counts: RuleCounts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.counts = RuleCounts(self.buckets.counts, self.clock)
 
     @classmethod
     async def open(
@@ -134,6 +140,7 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        await self.counts.close()  # a statistic: a count NATS does not take is logged, not raised
         await self.http.close()
         await self.jira.close()
         await self.llm.close()

@@ -31,7 +31,6 @@ from bot.jira.comments import post_once
 from bot.jobs.firing import HOUR, RateLimit
 from bot.jobs.pipeline import Pipeline
 from bot.jobs.queue import job_id_for
-from bot.jobs.rule_counts import RuleCounts
 from bot.jobs.store import TicketBusyError
 from bot.llm.catalogue import ModelChoiceError
 from bot.replies import help_text, job_ref, monospace
@@ -158,7 +157,7 @@ async def _fire(
     limit = RateLimit(runtime.buckets.seen, runtime.clock, runtime.settings.triggers.max_runs_per_ticket_per_hour, HOUR)
     if not await limit.allow(layout.rate_key(f"rule-{rule.name}", key)):
         metrics.LOOP_GUARD_REFUSALS.inc()
-        await RuleCounts(runtime.buckets.counts, runtime.clock).rule(rule.name, "refused")
+        await runtime.counts.rule(rule.name, "refused")
         log.info("rule not fired: hourly limit reached", rule=rule.name, ticket_key=key)
         return None
     reply = TicketReply(ticket_key=key, requested_by=requested_by, trigger=trigger)
@@ -178,7 +177,7 @@ async def _fire(
         log.info("rule not fired: ticket busy", rule=rule.name, ticket_key=key, active_job_id=busy.lock.job_id)
         return None
     metrics.rule_firing(rule.name).inc()
-    await RuleCounts(runtime.buckets.counts, runtime.clock).rule(rule.name, "fired")
+    await runtime.counts.rule(rule.name, "fired")
     log.info("rule fired", rule=rule.name, ticket_key=key, job_id=record.job_id)
     return record
 
@@ -221,7 +220,7 @@ def _command_rule(event: EventContext, name: str, project: str) -> TriggerRule |
 async def _caused_by_bot(event: EventContext, actor: str | None) -> bool:
     if actor is not None and actor == await event.runtime.jira.bot_account_id():
         metrics.LOOP_GUARD_REFUSALS.inc()
-        await RuleCounts(event.runtime.buckets.counts, event.runtime.clock).own_event()
+        event.runtime.counts.own_event()
         log.debug("ignored: caused by the bot's own account")
         return True
     return False

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from html.parser import HTMLParser
@@ -20,12 +21,14 @@ from typing import Any
 import yaml
 from playwright.async_api import Browser
 
+from bot.jobs.rule_counts import RuleCounts
 from bot.scheduling.timeline import working_days
+from bot.services import SERVICES
 from bot.teams.capacity import capacity_per_skill
 from handlers.ui import usd
 from schemas.teams import Team
 from tests.fixtures.browser import open_page, screenshot
-from tests.fixtures.service import SandboxedService, finished, start_sandboxed, wait_for_job
+from tests.fixtures.service import SandboxedService, eventually, finished, start_sandboxed, wait_for_job
 from tests.fixtures.workers import jira_faults
 from tests.test_sprint_planning import BOARD, new_epic, new_issue
 from tests.test_triggers import settle
@@ -233,6 +236,10 @@ async def test_the_rules_page_counts_firings_refusals_and_the_bots_own_events_ac
     await service.jira("PUT", "/rest/api/2/issue/DEMO-6", as_email=bot, json={"fields": {"summary": "By the bot"}})
     assert len(await settle(service)) == 1
 
+    async def own_event_counted() -> bool:  # the bot's own events are written within a second
+        return '<span id="own-events">1</span>' in await html(service, "/ui/rules")
+
+    await eventually(own_event_counted, "the bot's own event was counted")
     for app in (service, await start_sandboxed(aiohttp_client, nats_url, triggers=triggers)):
         page = await html(app, "/ui/rules")
         row = Tables(page).row(EVERY_UPDATE["name"])
@@ -282,3 +289,14 @@ async def test_the_pages_in_a_browser(aiohttp_client: Callable[..., Any], nats_u
     row = page.get_by_role("row", name=EVERY_UPDATE["name"])
     assert await row.get_by_role("cell").nth(3).inner_text() == "1"  # fired once
     await screenshot(page, "rules")
+
+
+async def test_a_burst_of_the_bots_own_events_is_counted_exactly_by_every_worker(sandboxed: SandboxedService) -> None:
+    """Two workers' bursts, written one compare-and-set per worker, add up on the rules page."""
+    runtime = sandboxed.client.app[SERVICES].runtime
+    workers = [RuleCounts(runtime.buckets.counts, runtime.clock) for _ in range(2)]
+    for _ in range(30):
+        for counts in workers:
+            counts.own_event()
+    await asyncio.gather(*(counts.close() for counts in workers))
+    assert '<span id="own-events">60</span>' in await html(sandboxed, "/ui/rules")

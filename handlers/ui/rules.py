@@ -11,7 +11,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.http.routes import RouteTable
-from bot.jobs.rule_counts import RuleCounts
 from bot.services import services
 from handlers.ui import page
 
@@ -25,7 +24,7 @@ async def rules_page(request: web.Request) -> web.Response:
     runtime = services(request).runtime
     settings = runtime.settings
     rules = settings.triggers.rules[:MAX_RULES]
-    counts = RuleCounts(runtime.buckets.counts, runtime.clock)
+    counts = runtime.counts
     return page(
         request,
         "rules/page.html",
